@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Idempotent, cached set-up: Debian packages, the virtualenv, the pinned
+# collections (taken from the `ansible` package on PyPI, since Ansible Galaxy
+# is not reachable), this collection linked into the collections path, and the
+# lab image. Safe to run again: every step checks what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+ANSIBLE_PKG_VERSION=11.13.0
+APT_PACKAGES="podman runc debootstrap etcd-server etcd-client iptables netavark aardvark-dns uidmap openssl make python3-venv"
+stamp() { printf '[setup %s] %s\n' "$(date +%T)" "$*"; }
+
+missing=""
+for p in $APT_PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  stamp "installing Debian packages:$missing"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  apt-get install -y -qq $missing >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  stamp "creating .venv"
+  python3 -m venv .venv
+fi
+if ! cmp -s requirements.txt .venv/.requirements.installed 2>/dev/null; then
+  stamp "installing pinned Python packages"
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
+  cp requirements.txt .venv/.requirements.installed
+fi
+
+COLL=.cache/collections/ansible_collections
+if [ ! -f ".cache/collections/.from-ansible-$ANSIBLE_PKG_VERSION" ]; then
+  stamp "extracting collections from ansible==$ANSIBLE_PKG_VERSION"
+  mkdir -p .cache/wheels "$COLL"
+  .venv/bin/pip download -q --disable-pip-version-check --no-deps -d .cache/wheels "ansible==$ANSIBLE_PKG_VERSION"
+  .venv/bin/python - "$ANSIBLE_PKG_VERSION" <<'PY'
+import sys, zipfile, pathlib
+ver = sys.argv[1]
+wanted = [l.strip() for l in open("requirements-collections.txt") if l.strip() and not l.startswith("#")]
+whl = next(pathlib.Path(".cache/wheels").glob(f"ansible-{ver}-*.whl"))
+with zipfile.ZipFile(whl) as z:
+    for name in z.namelist():
+        for coll in wanted:
+            ns, n = coll.split(".")
+            if name.startswith(f"ansible_collections/{ns}/{n}/"):
+                z.extract(name, ".cache/collections")
+PY
+  touch ".cache/collections/.from-ansible-$ANSIBLE_PKG_VERSION"
+fi
+mkdir -p "$COLL/k8s_hardening"
+ln -sfn "$ROOT" "$COLL/k8s_hardening/kubeadm"
+
+if [ "${SKIP_LAB_IMAGE:-0}" != 1 ]; then
+  bash lab/lab.sh image
+fi
+stamp "done"
