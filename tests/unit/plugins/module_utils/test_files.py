@@ -1,0 +1,69 @@
+"""Unit tests for _files: rule parsing, expansion over real temp files, planning."""
+import os
+import stat
+
+import pytest
+
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils import _files
+
+
+@pytest.mark.parametrize("value,expected", [("0600", 0o600), ("600", 0o600), (0o644, 0o644), ("0700", 0o700)])
+def test_parse_mode(value, expected):
+    assert _files.parse_mode(value, "x") == expected
+
+
+@pytest.mark.parametrize("value", ["rw-------", "0999", "-1", "77777"])
+def test_parse_mode_rejects(value):
+    with pytest.raises(_files.FileRuleError) as err:
+        _files.parse_mode(value, "control_plane_file_rules[0]")
+    assert "control_plane_file_rules[0]" in str(err.value)
+
+
+def test_normalize_requires_path():
+    with pytest.raises(_files.FileRuleError):
+        _files.normalize_rules([{"mode": "0600"}])
+
+
+@pytest.mark.parametrize("current,rule,ceiling,expected", [
+    (0o644, 0o600, False, 0o600),
+    (0o400, 0o600, False, 0o600),
+    (0o400, 0o600, True, 0o400),   # kube-bench bitmask: 400 passes a 600 rule, leave it
+    (0o664, 0o644, True, 0o644),
+    (0o755, None, False, 0o755),
+])
+def test_wanted_mode(current, rule, ceiling, expected):
+    assert _files.wanted_mode(current, rule, ceiling) == expected
+
+
+def _tree(tmp_path):
+    pki = tmp_path / "pki"
+    (pki / "etcd").mkdir(parents=True)
+    for name in ("ca.crt", "ca.key", "etcd/ca.crt", "etcd/server.key"):
+        (pki / name).write_text("x")
+        os.chmod(pki / name, 0o644)
+    return pki
+
+
+def test_expand_pattern_and_missing(tmp_path):
+    pki = _tree(tmp_path)
+    keys = _files.expand({"path": str(pki), "recurse_pattern": "*.key"})
+    assert keys == [str(pki / "ca.key"), str(pki / "etcd" / "server.key")]
+    assert _files.expand({"path": str(tmp_path / "missing.conf")}) == []
+    everything = _files.expand({"path": str(pki), "recurse_pattern": "*", "include_dirs": True})
+    assert str(pki) in everything and str(pki / "etcd") in everything
+
+
+def test_plan_one_real_stat(tmp_path):
+    pki = _tree(tmp_path)
+    key = str(pki / "ca.key")
+    uid, gid = os.getuid(), os.getgid()
+    rule = _files.normalize_rules([{"path": key, "mode": "0600", "owner": "me", "group": "us", "ids": ["1.1.21"]}])[0]
+    change = _files.plan_one(key, os.lstat(key), rule, lambda n: uid, lambda n: gid)
+    assert change["mode"] == {"before": "0644", "after": "0600", "value": 0o600}
+    assert "owner" not in change and "group" not in change
+    assert "1.1.21" in _files.describe(change)
+    os.chmod(key, 0o600)
+    assert _files.plan_one(key, os.lstat(key), rule, lambda n: uid, lambda n: gid) is None
+    other = _files.plan_one(key, os.lstat(key), rule, lambda n: uid + 1, lambda n: gid)
+    assert other["owner"]["value"] == uid + 1
+    assert stat.S_IMODE(os.lstat(key).st_mode) == 0o600

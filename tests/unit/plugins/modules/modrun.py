@@ -1,0 +1,28 @@
+"""Run a collection module for real, as Ansible would: a subprocess with its JSON args file."""
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
+COLLECTIONS = os.path.join(ROOT, ".cache", "collections")
+
+
+def run_module(name, args, tmp_path, check_mode=False, diff=True):
+    """Run plugins/modules/<name>.py with ``args``; return (rc, result dict)."""
+    payload = dict(args)
+    payload["_ansible_check_mode"] = check_mode
+    payload["_ansible_diff"] = diff
+    payload["_ansible_tmpdir"] = str(tmp_path)
+    payload["_ansible_remote_tmp"] = str(tmp_path)
+    args_file = tmp_path / ("%s-args.json" % name)
+    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": payload}))
+    env = dict(os.environ, PYTHONPATH=COLLECTIONS)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ansible_collections.k8s_hardening.kubeadm.plugins.modules.%s" % name, str(args_file)],
+        capture_output=True, text=True, env=env, cwd=str(tmp_path), check=False)
+    try:
+        result = json.loads(proc.stdout)
+    except ValueError:
+        raise AssertionError("module %s printed no JSON: %s %s" % (name, proc.stdout, proc.stderr))
+    return proc.returncode, result
