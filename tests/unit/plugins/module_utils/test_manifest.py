@@ -1,0 +1,242 @@
+"""Unit tests for plugins/module_utils/_manifest.py on kubeadm v1.28.7's real manifests."""
+import copy
+import os
+
+import pytest
+
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils import _manifest as m
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "manifests")
+
+
+def read(name):
+    with open(os.path.join(FIXTURES, name + ".yaml")) as handle:
+        return handle.read()
+
+
+def doc(name="kube-apiserver"):
+    return m.load(read(name))
+
+
+@pytest.mark.parametrize("name,binary,some_flag,value", [
+    ("kube-apiserver", "kube-apiserver", "authorization-mode", "Node,RBAC"),
+    ("kube-controller-manager", "kube-controller-manager", "use-service-account-credentials", "true"),
+    ("kube-scheduler", "kube-scheduler", "bind-address", "127.0.0.1"),
+    ("etcd", "etcd", "client-cert-auth", "true"),
+])
+def test_load_real_manifests(name, binary, some_flag, value):
+    d = doc(name)
+    assert m.component_binary(d) == binary
+    assert m.get_flags(d)[some_flag] == value
+
+
+def test_dump_round_trips_kubeadm_text_byte_identical():
+    # kubeadm writes with the same serializer settings, so a no-op stays identical
+    for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"):
+        assert m.dump(m.load(read(name))) == read(name)
+
+
+def test_get_flags_order_and_valueless():
+    d = doc()
+    d["spec"]["containers"][0]["command"].append("--v")
+    flags = m.get_flags(d)
+    assert list(flags)[:3] == ["advertise-address", "allow-privileged", "authorization-mode"]
+    assert flags["v"] is None
+
+
+@pytest.mark.parametrize("text,message", [
+    ("", "not a YAML mapping"),
+    ("- a\n- b\n", "not a YAML mapping"),
+    ("a: [", "not valid YAML"),
+    ("apiVersion: v1\nkind: Service\n", "not a v1 Pod"),
+    ("apiVersion: apps/v1\nkind: Pod\n", "not a v1 Pod"),
+    ("apiVersion: v1\nkind: Pod\nspec: {}\n", "exactly one container"),
+    ("apiVersion: v1\nkind: Pod\nspec:\n  containers: [{name: a, command: [x]}, {name: b, command: [y]}]\n",
+     "exactly one container"),
+    ("apiVersion: v1\nkind: Pod\nspec:\n  containers: [{name: a}]\n", "no command"),
+    ("apiVersion: v1\nkind: Pod\nspec:\n  containers: [{name: a, command: []}]\n", "no command"),
+])
+def test_load_refuses(text, message):
+    with pytest.raises(m.ManifestError, match=message):
+        m.load(text)
+
+
+def test_flag_given_twice():
+    d = doc()
+    d["spec"]["containers"][0]["command"].append("--profiling=true")
+    d["spec"]["containers"][0]["command"].append("--profiling=false")
+    with pytest.raises(m.ManifestError, match="--profiling is given twice"):
+        m.get_flags(d)
+
+
+def test_volumes_joined_by_name():
+    assert m.volumes(doc("etcd")) == [
+        {"name": "etcd-certs", "hostPath": "/etc/kubernetes/pki/etcd", "type": "DirectoryOrCreate",
+         "mountPath": "/etc/kubernetes/pki/etcd", "readOnly": False},
+        {"name": "etcd-data", "hostPath": "/var/lib/etcd", "type": "DirectoryOrCreate",
+         "mountPath": "/var/lib/etcd", "readOnly": False},
+    ]
+    assert [v["name"] for v in m.volumes(doc())] == ["ca-certs", "k8s-certs"]
+    assert all(v["readOnly"] for v in m.volumes(doc()))
+
+
+@pytest.mark.parametrize("value,expected", [
+    (True, "true"), (False, "false"), (5, "5"), ("x", "x"), (None, None),
+    (["a", "b"], "a,b"), ({"A": True, "B": 1}, "A=true,B=1"),
+])
+def test_flag_value_str(value, expected):
+    assert m.flag_value_str(value) == expected
+
+
+@pytest.mark.parametrize("name,value,current,replace,expected", [
+    ("enable-admission-plugins", ["EventRateLimit"], "NodeRestriction,PodSecurity", False,
+     "NodeRestriction,PodSecurity,EventRateLimit"),
+    ("enable-admission-plugins", ["NodeRestriction"], "NodeRestriction", False, "NodeRestriction"),
+    ("enable-admission-plugins", ["EventRateLimit"], "NodeRestriction", True, "EventRateLimit"),
+    ("enable-admission-plugins", ["EventRateLimit"], "NodeRestriction", ["enable-admission-plugins"],
+     "EventRateLimit"),
+    ("enable-admission-plugins", ["A"], None, False, "A"),
+    ("tls-cipher-suites", ["X", "Y"], "Z", False, "X,Y"),
+    ("feature-gates", {"RotateKubeletServerCertificate": True}, "A=false", False,
+     "A=false,RotateKubeletServerCertificate=true"),
+    ("feature-gates", {"A": True}, "A=false,B=true", False, "A=true,B=true"),
+    ("profiling", False, "true", False, "false"),
+])
+def test_desired_value(name, value, current, replace, expected):
+    assert m.desired_value(name, value, current, replace) == expected
+
+
+def test_apply_flags_changes_and_sorted_insert():
+    d = doc()
+    d["spec"]["containers"][0]["command"].append("--tls-min-version=VersionTLS10")
+    changes = m.apply_flags(d, flags={"profiling": False, "tls-min-version": "VersionTLS12",
+                                      "audit-log-maxage": 30})
+    assert changes == [
+        "set --profiling=false (was unset)",
+        "--tls-min-version: VersionTLS10 -> VersionTLS12",
+        "set --audit-log-maxage=30 (was unset)",
+    ]
+    command = d["spec"]["containers"][0]["command"]
+    # kubeadm sorts flags: new ones land in sorted position
+    assert command.index("--audit-log-maxage=30") == command.index("--allow-privileged=true") + 1
+    assert command.index("--profiling=false") + 1 == command.index(
+        "--proxy-client-cert-file=/etc/kubernetes/pki/front-proxy-client.crt")
+    assert command[0] == "kube-apiserver"
+
+
+def test_apply_flags_unchanged_when_same():
+    d = doc()
+    before = copy.deepcopy(d)
+    assert m.apply_flags(d, flags={"authorization-mode": "Node,RBAC",
+                                   "enable-admission-plugins": ["NodeRestriction"]}) == []
+    assert d == before
+
+
+def test_apply_flags_keeps_unmanaged_flag_order():
+    d = doc()
+    before = list(m.get_flags(d))
+    m.apply_flags(d, flags={"secure-port": "6443", "allow-privileged": "false"})
+    assert list(m.get_flags(d)) == before
+
+
+def test_list_remove_and_absent():
+    d = doc()
+    d["spec"]["containers"][0]["command"][5] = "--enable-admission-plugins=AlwaysAdmit,NodeRestriction"
+    d["spec"]["containers"][0]["command"].append("--insecure-port=0")
+    changes = m.apply_flags(d, flags={"enable-admission-plugins": ["EventRateLimit"]},
+                            absent_flags=["insecure-port", "not-there"],
+                            list_remove={"enable-admission-plugins": ["AlwaysAdmit"]})
+    assert changes == [
+        "--enable-admission-plugins: AlwaysAdmit,NodeRestriction -> AlwaysAdmit,NodeRestriction,EventRateLimit",
+        "--enable-admission-plugins: AlwaysAdmit,NodeRestriction,EventRateLimit -> NodeRestriction,EventRateLimit",
+        "removed --insecure-port=0",
+    ]
+    assert "insecure-port" not in m.get_flags(d)
+
+
+def test_list_remove_last_item_removes_flag():
+    d = doc()
+    d["spec"]["containers"][0]["command"].append("--disable-admission-plugins=AlwaysAdmit")
+    changes = m.apply_flags(d, list_remove={"disable-admission-plugins": "AlwaysAdmit"})
+    assert changes == ["removed --disable-admission-plugins=AlwaysAdmit"]
+
+
+def test_set_and_absent_same_flag_refused():
+    with pytest.raises(m.ManifestError, match="both set and listed as absent"):
+        m.apply_flags(doc(), flags={"profiling": "false"}, absent_flags=["profiling"])
+
+
+AUDIT = {"name": "audit-policy", "hostPath": "/etc/kubernetes/audit/policy.yaml", "type": "File",
+         "mountPath": "/etc/kubernetes/audit/policy.yaml", "readOnly": True}
+
+
+def test_apply_volumes_adds_volume_and_mount():
+    d = doc()
+    assert m.apply_volumes(d, [AUDIT]) == [
+        "volume audit-policy added (/etc/kubernetes/audit/policy.yaml -> /etc/kubernetes/audit/policy.yaml, read-only)"]
+    assert m.volumes(d)[-1] == AUDIT
+    assert m.apply_volumes(d, [AUDIT]) == []
+
+
+def test_apply_volumes_readonly_change():
+    d = doc()
+    m.apply_volumes(d, [AUDIT])
+    changed = dict(AUDIT, readOnly=False)
+    assert m.apply_volumes(d, [changed]) == ["volume audit-policy: readOnly True -> False"]
+    assert m.volumes(d)[-1]["readOnly"] is False
+
+
+@pytest.mark.parametrize("vol,message", [
+    (dict(AUDIT, name="k8s-certs"), "k8s-certs already has hostPath /etc/kubernetes/pki"),
+    ({"name": "k8s-certs", "hostPath": "/etc/kubernetes/pki", "mountPath": "/pki"}, "already has mountPath"),
+    (dict(AUDIT, mountPath="/etc/ssl/certs"), "mountPath /etc/ssl/certs of volume audit-policy is already used by volume ca-certs"),
+    ({"name": "x", "hostPath": "/x"}, "lacks mountPath"),
+])
+def test_apply_volumes_clash(vol, message):
+    d = doc()
+    before = copy.deepcopy(d)
+    with pytest.raises(m.ManifestError, match=message):
+        m.apply_volumes(d, [vol])
+    assert d == before
+
+
+def test_apply_annotations():
+    d = doc()
+    assert m.apply_annotations(d, {m.CHECKSUM_ANNOTATION: "abc"}) == [
+        "annotation k8s-hardening.io/config-checksum added (abc)"]
+    assert m.apply_annotations(d, {m.CHECKSUM_ANNOTATION: "def"}) == [
+        "annotation k8s-hardening.io/config-checksum: abc -> def"]
+    assert m.apply_annotations(d, {m.CHECKSUM_ANNOTATION: "def"}) == []
+    # kubeadm's own annotation kept, first
+    assert list(d["metadata"]["annotations"])[0].startswith("kubeadm.kubernetes.io/")
+
+
+def test_apply_does_not_modify_input_and_is_atomic():
+    d = doc()
+    before = copy.deepcopy(d)
+    new, changes = m.apply(d, flags={"profiling": "false"}, volumes_wanted=[AUDIT],
+                           annotations={"a": "b"})
+    assert d == before
+    assert len(changes) == 3
+    assert m.get_flags(new)["profiling"] == "false"
+    with pytest.raises(m.ManifestError):
+        m.apply(d, flags={"profiling": "false"}, volumes_wanted=[dict(AUDIT, mountPath="/etc/ssl/certs")])
+    assert d == before
+
+
+def test_apply_noop_returns_same_doc():
+    d = doc()
+    new, changes = m.apply(d, flags={"secure-port": 6443})
+    assert changes == [] and new is d
+
+
+def test_checksum_of_contents_order_independent_and_sensitive():
+    a = m.checksum_of_contents([("/a", b"1"), ("/b", b"2")])
+    assert a == m.checksum_of_contents([("/b", b"2"), ("/a", b"1")])
+    assert a != m.checksum_of_contents([("/a", b"1"), ("/b", b"3")])
+    assert a != m.checksum_of_contents([("/a", b"2"), ("/b", b"1")])
+    assert len(a) == 64
+
+
+def test_sha256_hex():
+    assert m.sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
