@@ -406,16 +406,109 @@ def apply(doc, flags=None, absent_flags=None, list_remove=None, replace_lists=Fa
     return new, changes
 
 
-def checksum_of_contents(contents):
-    """One sha256 over several files: ``contents`` is an ordered list of
-    (path, bytes); paths are sorted so the order of the input is irrelevant."""
+def checksum_of_digests(digests):
+    """One sha256 over several files given as (path, sha256 hex) pairs, e.g.
+    from stat; sorted by path so the order of the input is irrelevant."""
     digest = hashlib.sha256()
-    for path, data in sorted(contents, key=lambda item: item[0]):
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        digest.update(path.encode("utf-8") + b"\0")
-        digest.update(hashlib.sha256(data).hexdigest().encode("ascii") + b"\n")
+    for path, hexdigest in sorted(digests, key=lambda item: item[0]):
+        digest.update(path.encode("utf-8") + b"\0" + hexdigest.lower().encode("ascii") + b"\n")
     return digest.hexdigest()
+
+
+def checksum_of_contents(contents):
+    """Like checksum_of_digests over (path, bytes) pairs."""
+    return checksum_of_digests([(path, sha256_hex(data)) for path, data in contents])
+
+
+CONTRIBUTION_KEYS = ("source", "component", "flags", "absent_flags", "list_remove",
+                     "volumes", "annotations", "checksum_files")
+
+
+def _norm_flags(flags):
+    return {str(k).lstrip("-"): v for k, v in (flags or {}).items()}
+
+
+def merge_contributions(contributions, components=None):
+    """Merge contributions per component; ManifestError naming both sources
+    on a conflict. Returns {component: {flags, absent_flags, list_remove,
+    volumes, annotations, checksum_files, sources}} in input order."""
+    merged = {}
+    owners = {}  # (component, kind, key) -> source
+    for index, contrib in enumerate(contributions or []):
+        if not isinstance(contrib, dict):
+            raise ManifestError("contribution #%d is not a dict" % index)
+        unknown = sorted(set(contrib) - set(CONTRIBUTION_KEYS))
+        source = contrib.get("source") or "contribution #%d" % index
+        if unknown:
+            raise ManifestError("%s: unknown key(s) %s in a static pod contribution (known: %s)"
+                                % (source, ", ".join(unknown), ", ".join(CONTRIBUTION_KEYS)))
+        comp = contrib.get("component")
+        if components is not None and comp not in components:
+            raise ManifestError("%s: component %r is not one of %s" % (source, comp, ", ".join(components)))
+        out = merged.setdefault(comp, {"flags": {}, "absent_flags": [], "list_remove": {},
+                                       "volumes": [], "annotations": {}, "checksum_files": [],
+                                       "sources": []})
+        if source not in out["sources"]:
+            out["sources"].append(source)
+
+        def claim(kind, key, value, _comp=comp, _source=source):
+            prev = owners.get((_comp, kind, key))
+            if prev is not None and prev[1] != value:
+                raise ManifestError(
+                    "conflict on %s %s of %s: %s wants %r, %s wants %r"
+                    % (kind, key, _comp, prev[0], prev[1], _source, value))
+            owners.setdefault((_comp, kind, key), (_source, value))
+
+        for name in contrib.get("absent_flags") or []:
+            name = str(name).lstrip("-")
+            if name in out["flags"]:
+                raise ManifestError("conflict on flag --%s of %s: %s sets it, %s wants it absent"
+                                    % (name, comp, owners[(comp, "flag", name)][0], source))
+            owners.setdefault((comp, "absent", name), (source, None))
+            if name not in out["absent_flags"]:
+                out["absent_flags"].append(name)
+        for name, value in _norm_flags(contrib.get("flags")).items():
+            if (comp, "absent", name) in owners:
+                raise ManifestError("conflict on flag --%s of %s: %s wants it absent, %s sets it"
+                                    % (name, comp, owners[(comp, "absent", name)][0], source))
+            have = out["flags"].get(name)
+            if name in MERGE_LIST_FLAGS and isinstance(value, (list, tuple)) and isinstance(have, list):
+                out["flags"][name] = have + [v for v in value if v not in have]
+            elif name in MERGE_MAP_FLAGS and isinstance(value, dict) and isinstance(have, dict):
+                for key, val in value.items():
+                    claim("flag", "%s %s" % (name, key), flag_value_str(val))
+                    have[key] = val
+            else:
+                claim("flag", name, flag_value_str(value))
+                if isinstance(value, dict):
+                    for key, val in value.items():
+                        owners.setdefault((comp, "flag", "%s %s" % (name, key)), (source, flag_value_str(val)))
+                    value = dict(value)
+                elif isinstance(value, (list, tuple)):
+                    value = list(value)
+                out["flags"].setdefault(name, value)
+        for name, items in _norm_flags(contrib.get("list_remove")).items():
+            items = [items] if isinstance(items, str) else list(items)
+            have = out["list_remove"].setdefault(name, [])
+            have.extend(i for i in items if i not in have)
+        for vol in contrib.get("volumes") or []:
+            spec = _vol_spec(vol)
+            claim("volume", spec["name"], spec)
+            if spec not in out["volumes"]:
+                out["volumes"].append(spec)
+        for key, value in (contrib.get("annotations") or {}).items():
+            claim("annotation", key, flag_value_str(value))
+            out["annotations"][key] = flag_value_str(value)
+        for path in contrib.get("checksum_files") or []:
+            if path not in out["checksum_files"]:
+                out["checksum_files"].append(path)
+    for comp, out in merged.items():
+        for name, items in out["list_remove"].items():
+            wanted = out["flags"].get(name)
+            if isinstance(wanted, list) and set(items) & set(wanted):
+                raise ManifestError("conflict on --%s of %s: %s both added and removed"
+                                    % (name, comp, ", ".join(sorted(set(items) & set(wanted)))))
+    return merged
 
 
 __all__ = [
@@ -440,5 +533,8 @@ __all__ = [
     "apply_volumes",
     "apply_annotations",
     "apply",
+    "checksum_of_digests",
     "checksum_of_contents",
+    "CONTRIBUTION_KEYS",
+    "merge_contributions",
 ]

@@ -1,5 +1,6 @@
 """Unit tests for plugins/module_utils/_manifest.py on kubeadm v1.28.7's real manifests."""
 import copy
+import re
 import os
 
 import pytest
@@ -240,3 +241,56 @@ def test_checksum_of_contents_order_independent_and_sensitive():
 
 def test_sha256_hex():
     assert m.sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
+COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
+
+
+def test_merge_contributions_combines_sources():
+    merged = m.merge_contributions([
+        {"source": "audit", "component": "kube-apiserver", "flags": {"audit-log-maxage": 30},
+         "volumes": [AUDIT], "checksum_files": ["/p"]},
+        {"source": "admission", "component": "kube-apiserver",
+         "flags": {"enable-admission-plugins": ["NodeRestriction", "EventRateLimit"], "--profiling": "false"},
+         "list_remove": {"enable-admission-plugins": ["AlwaysAdmit"]}, "checksum_files": ["/p", "/q"]},
+        {"source": "tls", "component": "kube-apiserver",
+         "flags": {"enable-admission-plugins": ["EventRateLimit", "AlwaysPullImages"], "audit-log-maxage": "30"}},
+        {"source": "cm", "component": "kube-controller-manager", "flags": {"feature-gates": {"A": True}}},
+        {"source": "cm2", "component": "kube-controller-manager", "flags": {"feature-gates": {"B": False}}},
+    ], COMPONENTS)
+    api = merged["kube-apiserver"]
+    assert api["flags"] == {"audit-log-maxage": 30, "enable-admission-plugins":
+                            ["NodeRestriction", "EventRateLimit", "AlwaysPullImages"], "profiling": "false"}
+    assert api["sources"] == ["audit", "admission", "tls"]
+    assert api["checksum_files"] == ["/p", "/q"]
+    assert api["list_remove"] == {"enable-admission-plugins": ["AlwaysAdmit"]}
+    assert merged["kube-controller-manager"]["flags"] == {"feature-gates": {"A": True, "B": False}}
+    assert list(merged) == ["kube-apiserver", "kube-controller-manager"]
+
+
+@pytest.mark.parametrize("contribs,message", [
+    ([{"source": "a", "component": "kube-apiserver", "flags": {"profiling": "false"}},
+      {"source": "b", "component": "kube-apiserver", "flags": {"profiling": "true"}}],
+     "conflict on flag profiling of kube-apiserver: a wants 'false', b wants 'true'"),
+    ([{"source": "a", "component": "kube-apiserver", "flags": {"profiling": "false"}},
+      {"source": "b", "component": "kube-apiserver", "absent_flags": ["profiling"]}],
+     "a sets it, b wants it absent"),
+    ([{"source": "a", "component": "kube-apiserver", "absent_flags": ["--profiling"]},
+      {"source": "b", "component": "kube-apiserver", "flags": {"profiling": "true"}}],
+     "a wants it absent, b sets it"),
+    ([{"source": "a", "component": "kube-apiserver", "volumes": [AUDIT]},
+      {"source": "b", "component": "kube-apiserver", "volumes": [dict(AUDIT, readOnly=False)]}],
+     "conflict on volume audit-policy"),
+    ([{"source": "a", "component": "kube-scheduler", "flags": {"feature-gates": {"X": True}}},
+      {"source": "b", "component": "kube-scheduler", "flags": {"feature-gates": {"X": False}}}],
+     "feature-gates X of kube-scheduler: a wants 'true', b wants 'false'"),
+    ([{"source": "a", "component": "kube-apiserver", "flags": {"enable-admission-plugins": ["AlwaysAdmit"]}},
+      {"source": "b", "component": "kube-apiserver", "list_remove": {"enable-admission-plugins": ["AlwaysAdmit"]}}],
+     "AlwaysAdmit both added and removed"),
+    ([{"source": "a", "component": "kubelet"}], "component 'kubelet' is not one of"),
+    ([{"source": "a", "component": "etcd", "flag": {}}], "a: unknown key"),
+    (["x"], "not a dict"),
+])
+def test_merge_contributions_conflicts(contribs, message):
+    with pytest.raises(m.ManifestError, match=re.escape(message)):
+        m.merge_contributions(contribs, COMPONENTS)
