@@ -38,11 +38,14 @@ def parse_mode(value, where):
 def normalize_rules(rules):
     """Validate rules and return them with parsed modes.
 
-    A rule: {path, mode?, owner?, group?, ids?, recurse_pattern?, max_mode?}.
-    ``path`` is a file or a directory; with ``recurse_pattern`` (a glob such as
-    '*.key') the rule applies to the matching files below the directory; with
-    ``max_mode: true`` the mode is a ceiling (bits outside it are removed,
-    kube-bench's bitmask test), otherwise it is set exactly.
+    A rule (the shape of the CIS table's file remedies):
+    {path, mode?, owner?, group?, ids?, pattern?, recurse?, include_dir?, exact_mode?}.
+    ``path`` is a file or a directory; with ``pattern`` (a glob such as '*.key')
+    the rule applies to the matching files in the directory (below it too with
+    ``recurse``; the directories themselves too with ``include_dir``). The mode
+    is a ceiling, as in kube-bench's bitmask test: bits outside it are removed,
+    none is added, so a file that is already stricter stays so; ``exact_mode:
+    true`` sets the mode exactly.
     """
     out = []
     for index, rule in enumerate(rules or []):
@@ -50,13 +53,18 @@ def normalize_rules(rules):
         if not rule.get("path"):
             raise FileRuleError("%s: path is required" % where)
         norm = dict(rule)
+        # Older spellings of the same rule (kept so callers written against them keep working).
+        if norm.get("recurse_pattern") and not norm.get("pattern"):
+            norm["pattern"], norm["recurse"] = norm["recurse_pattern"], True
+        if "include_dirs" in norm and "include_dir" not in norm:
+            norm["include_dir"] = norm["include_dirs"]
         norm["mode"] = parse_mode(rule["mode"], where) if rule.get("mode") not in (None, "") else None
         norm["ids"] = list(rule.get("ids") or [])
         out.append(norm)
     return out
 
 
-def wanted_mode(current, rule_mode, ceiling):
+def wanted_mode(current, rule_mode, ceiling=True):
     """The mode a file should have: exactly rule_mode, or current with bits outside rule_mode removed."""
     if rule_mode is None:
         return current
@@ -71,7 +79,7 @@ def plan_one(path, st, rule, uid_of, gid_of):
     ``uid_of``/``gid_of`` map a user/group name to an id (or raise KeyError).
     """
     current_mode = stat.S_IMODE(st.st_mode)
-    target_mode = wanted_mode(current_mode, rule.get("mode"), rule.get("max_mode", False))
+    target_mode = wanted_mode(current_mode, rule.get("mode"), not rule.get("exact_mode", False))
     change = {"path": path, "ids": rule["ids"]}
     if target_mode != current_mode:
         change["mode"] = {"before": "%04o" % current_mode, "after": "%04o" % target_mode, "value": target_mode}
@@ -91,20 +99,21 @@ def expand(rule, walk=os.walk, lexists=os.path.lexists, isdir=os.path.isdir):
     path = rule["path"]
     if not lexists(path):
         return []
-    pattern = rule.get("recurse_pattern")
+    pattern = rule.get("pattern")
     if not pattern:
         return [path]
     if not isdir(path):
         return [path] if fnmatch.fnmatch(os.path.basename(path), pattern) else []
-    found = []
-    if pattern in ("*", "**") and rule.get("include_dirs", False):
-        found.append(path)
+    include_dir = rule.get("include_dir", False)
+    found = [path] if include_dir else []
     for root, dirs, files in walk(path):
         dirs.sort()
-        names = sorted(files) + (sorted(dirs) if rule.get("include_dirs", False) else [])
+        names = sorted(files) + (sorted(dirs) if include_dir else [])
         for name in names:
             if fnmatch.fnmatch(name, pattern):
                 found.append(os.path.join(root, name))
+        if not rule.get("recurse", False):
+            break
     return found
 
 

@@ -21,8 +21,10 @@ options:
   rules:
     description:
       - Each rule has C(path); optional C(mode) (octal string), C(owner), C(group), C(ids) (CIS ids, for the
-        report), C(recurse_pattern) (a glob; the rule then applies to matching files below the directory),
-        C(include_dirs) (also match directories), C(max_mode) (treat the mode as a ceiling: remove bits, never add).
+        report), C(pattern) (a glob; the rule then applies to matching files in the directory), C(recurse)
+        (below it too), C(include_dir) (the directories themselves too), C(exact_mode).
+      - The mode is a ceiling, as in kube-bench's bitmask test (bits outside it are removed, none is added,
+        so a stricter file stays stricter), unless C(exact_mode) is true.
     type: list
     elements: dict
     required: true
@@ -41,7 +43,7 @@ EXAMPLES = r"""
 - name: Static pod manifests are 0600 root:root (CIS 1.1.1-1.1.8)
   k8s_hardening.kubeadm.file_permissions:
     rules:
-      - {path: /etc/kubernetes/manifests, recurse_pattern: "*.yaml", mode: "0600", owner: root, group: root, ids: ["1.1.1"]}
+      - {path: /etc/kubernetes/manifests, pattern: "*.yaml", mode: "0600", owner: root, group: root, ids: ["1.1.1"]}
 """
 
 RETURN = r"""

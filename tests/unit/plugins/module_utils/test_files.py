@@ -28,6 +28,7 @@ def test_normalize_requires_path():
     (0o644, 0o600, False, 0o600),
     (0o400, 0o600, False, 0o600),
     (0o400, 0o600, True, 0o400),   # kube-bench bitmask: 400 passes a 600 rule, leave it
+    (0o644, 0o600, True, 0o600),
     (0o664, 0o644, True, 0o644),
     (0o755, None, False, 0o755),
 ])
@@ -46,10 +47,11 @@ def _tree(tmp_path):
 
 def test_expand_pattern_and_missing(tmp_path):
     pki = _tree(tmp_path)
-    keys = _files.expand({"path": str(pki), "recurse_pattern": "*.key"})
+    keys = _files.expand({"path": str(pki), "pattern": "*.key", "recurse": True})
     assert keys == [str(pki / "ca.key"), str(pki / "etcd" / "server.key")]
+    assert _files.expand({"path": str(pki), "pattern": "*.key"}) == [str(pki / "ca.key")]
     assert _files.expand({"path": str(tmp_path / "missing.conf")}) == []
-    everything = _files.expand({"path": str(pki), "recurse_pattern": "*", "include_dirs": True})
+    everything = _files.expand({"path": str(pki), "pattern": "*", "recurse": True, "include_dir": True})
     assert str(pki) in everything and str(pki / "etcd") in everything
 
 
@@ -67,3 +69,8 @@ def test_plan_one_real_stat(tmp_path):
     other = _files.plan_one(key, os.lstat(key), rule, lambda n: uid + 1, lambda n: gid)
     assert other["owner"]["value"] == uid + 1
     assert stat.S_IMODE(os.lstat(key).st_mode) == 0o600
+
+
+def test_older_spellings_normalized():
+    rule = _files.normalize_rules([{"path": "/x", "recurse_pattern": "*.crt", "include_dirs": True, "max_mode": True}])[0]
+    assert rule["pattern"] == "*.crt" and rule["recurse"] is True and rule["include_dir"] is True
