@@ -420,6 +420,34 @@ def checksum_of_contents(contents):
     return checksum_of_digests([(path, sha256_hex(data)) for path, data in contents])
 
 
+def probe_target(doc, component=None):
+    """The HTTP probe to judge health by: readinessProbe, else startupProbe,
+    else livenessProbe with an httpGet. Returns {scheme, host, port, path,
+    client_auth} or None. For kube-apiserver the path is /readyz and
+    client_auth is True (present a client certificate)."""
+    container = _container(doc)
+    for key in ("readinessProbe", "startupProbe", "livenessProbe"):
+        http = (container.get(key) or {}).get("httpGet")
+        if not http:
+            continue
+        port = http.get("port")
+        if isinstance(port, str) and not port.isdigit():
+            named = [p.get("containerPort") for p in container.get("ports") or [] if p.get("name") == port]
+            if not named:
+                continue
+            port = named[0]
+        apiserver = (component or component_binary(doc)) == "kube-apiserver"
+        return {
+            "scheme": str(http.get("scheme") or "HTTP").upper(),
+            "host": http.get("host") or "127.0.0.1",
+            "port": int(port),
+            "path": "/readyz" if apiserver else (http.get("path") or "/"),
+            "client_auth": apiserver,
+            "probe": key,
+        }
+    return None
+
+
 CONTRIBUTION_KEYS = ("source", "component", "flags", "absent_flags", "list_remove",
                      "volumes", "annotations", "checksum_files")
 
@@ -535,6 +563,7 @@ __all__ = [
     "apply",
     "checksum_of_digests",
     "checksum_of_contents",
+    "probe_target",
     "CONTRIBUTION_KEYS",
     "merge_contributions",
 ]

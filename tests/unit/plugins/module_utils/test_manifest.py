@@ -294,3 +294,28 @@ def test_merge_contributions_combines_sources():
 def test_merge_contributions_conflicts(contribs, message):
     with pytest.raises(m.ManifestError, match=re.escape(message)):
         m.merge_contributions(contribs, COMPONENTS)
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("kube-apiserver", {"scheme": "HTTPS", "host": "10.0.0.10", "port": 6443, "path": "/readyz",
+                        "client_auth": True, "probe": "readinessProbe"}),
+    ("kube-controller-manager", {"scheme": "HTTPS", "host": "127.0.0.1", "port": 10257, "path": "/healthz",
+                                 "client_auth": False, "probe": "startupProbe"}),
+    ("kube-scheduler", {"scheme": "HTTPS", "host": "127.0.0.1", "port": 10259, "path": "/healthz",
+                        "client_auth": False, "probe": "startupProbe"}),
+    ("etcd", {"scheme": "HTTP", "host": "127.0.0.1", "port": 2381,
+              "path": "/health?serializable=false", "client_auth": False, "probe": "startupProbe"}),
+])
+def test_probe_target_from_kubeadm_manifests(name, expected):
+    assert m.probe_target(doc(name)) == expected
+
+
+def test_probe_target_named_port_and_none():
+    d = doc("kube-scheduler")
+    c = d["spec"]["containers"][0]
+    c["startupProbe"]["httpGet"]["port"] = "https"
+    c["ports"] = [{"name": "https", "containerPort": 10259}]
+    assert m.probe_target(d)["port"] == 10259
+    for key in ("startupProbe", "livenessProbe", "readinessProbe"):
+        c.pop(key, None)
+    assert m.probe_target(d) is None
