@@ -438,8 +438,11 @@ def dropin_flags(text):
 # add_cleanup_file, fail_json; no Ansible import here)
 
 def write_atomic(module, path, text, mode=0o600):
-    """Write text to a 0600 temp file in the same directory, then rename it over path."""
+    """Write text to a 0600 temp file in the same directory, then rename it over path.
+
+    An existing file keeps its mode and owner (atomic_move); a new one gets `mode`."""
     directory = os.path.dirname(os.path.abspath(path)) or "."
+    existed = os.path.exists(path)
     fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
     try:
         os.fchmod(fd, mode)
@@ -449,6 +452,8 @@ def write_atomic(module, path, text, mode=0o600):
         os.unlink(tmp)
         raise
     module.atomic_move(tmp, path)
+    if not existed:  # atomic_move gives a new file umask permissions
+        os.chmod(path, mode)
 
 
 def backup_file(module, path, backup_dir=None, stamp=None):
