@@ -61,8 +61,8 @@ options:
     default: []
   list_remove:
     description:
-      - Items to remove from comma-separated flags, e.g. C({enable-admission-plugins: [AlwaysAdmit]}).
-        A flag left empty is removed.
+      - "Items to remove from comma-separated flags, e.g. C({enable-admission-plugins: [AlwaysAdmit]}).
+        A flag left empty is removed."
     type: dict
     default: {}
   replace_lists:

@@ -70,7 +70,7 @@ options:
     default: /etc/kubernetes/pki/apiserver-kubelet-client.key
   ca_cert:
     description:
-      - CA to verify the kube-apiserver's serving certificate (without host name check: the probe
+      - CA to verify the kube-apiserver's serving certificate, without host name check (the probe
         host is the advertise address). Other components' probes are not verified, like the kubelet's.
     type: path
     default: /etc/kubernetes/pki/ca.crt
