@@ -345,11 +345,126 @@ def leaf_reasons(cert_pem, key_pem, ca_pem, profile, renew_days, max_validity_da
     return reasons
 
 
+# --------------------------------------------------------------------------- one node's plan
+def _check_controller_ca(controller, now=None):
+    """The operator's CA (controller directory) is input: a bad one fails, it is never replaced."""
+    if not controller or not (controller.get("cert") or controller.get("key")):
+        return None
+    where = controller.get("where", "etcd_ca_controller_dir")
+    if not controller.get("cert") or not controller.get("key"):
+        raise EtcdConfigError("%s: holds only one of ca.crt and ca.key; put both there (0600) or remove both"
+                              % where)
+    problems = _pki.ca_problems(controller["cert"], controller["key"], now=now)
+    if problems:
+        raise EtcdConfigError("%s: the etcd CA there cannot be used: %s; fix it or remove ca.crt and "
+                              "ca.key to let the role create a new CA" % (where, "; ".join(problems)))
+    return controller
+
+
+def _key_fits(key_pem, cert_pem):
+    try:
+        return bool(key_pem) and _pki.key_matches_cert(key_pem, cert_pem)
+    except _pki.PKIError:
+        return False
+
+
+def plan_node(node, node_ips, nodes, pki_dir, options, controller=None, now=None):
+    """Everything the etcd role does on `node`, decided before anything is touched.
+
+    nodes: every control-plane node as {name, etcd_ca_cert, etcd_ca_key, cluster_ca_cert,
+    front_proxy_ca_cert, trusted_ca, peer_trusted_ca, leaves: {profile: PEM}, keys: {profile:
+    PEM}} (keys needed for `node` only). options: the role's etcd_* options plus etcd_version
+    and current_flags. Raises EtcdConfigError on bad input.
+    Returns {ca, step, files: [{path, content, mode, secret}], remove, trust_file,
+    etcd_flags, apiserver_flags, skipped_flags, leaves, controller_write}."""
+    errors = validate_options(options)
+    if errors:
+        raise EtcdConfigError("; ".join(errors))
+    me = next((n for n in nodes if n["name"] == node), None)
+    if me is None:
+        raise EtcdConfigError("node %s is not in the list of control-plane nodes given" % node)
+    controller = _check_controller_ca(controller, now)
+    choice = choose_ca(nodes, controller, now)
+    key_type = options.get("etcd_key_type", "rsa")
+    key_size = options.get("etcd_key_size") or (2048 if key_type == "rsa" else 256)
+    if choice["create"]:
+        key = _pki.generate_private_key(key_type, key_size)
+        choice["cert"] = _pki.cert_to_pem(_pki.issue_ca("etcd-ca", key, options["etcd_ca_validity_days"], now=now))
+        choice["key"] = _pki.key_to_pem(key)
+    ca_pem, ca_key = choice["cert"], choice["key"]
+    ca_fp = _pki.fingerprint(ca_pem)
+    states = {}
+    for n in nodes:
+        states[n["name"]] = {
+            "trust": trust_fingerprints(n.get("trusted_ca"), n.get("peer_trusted_ca")),
+            "leaves_ok": leaves_chain_to(n.get("leaves") or {}, ca_pem, now),
+        }
+    step = rotation_step(node, states, ca_fp)
+    pki = pki_dir.rstrip("/")
+    files, remove = [], []
+
+    def put(rel, content, secret=False):
+        files.append({"path": "%s/%s" % (pki, rel), "content": content,
+                      "mode": "0600" if secret else "0644", "secret": secret})
+
+    if not me.get("etcd_ca_cert") or _pki.fingerprint(me["etcd_ca_cert"]) != ca_fp:
+        put(CA_FILE + ".crt", ca_pem)
+    key_on_nodes = options.get("etcd_ca_key_on_nodes", True)
+    if key_on_nodes:
+        if not _key_fits(me.get("etcd_ca_key"), ca_pem):
+            put(CA_FILE + ".key", ca_key, secret=True)
+    elif me.get("etcd_ca_key") is not None:
+        remove.append("%s/%s.key" % (pki, CA_FILE))
+    controller_write = None
+    if not key_on_nodes and choice["source"] != "controller":
+        controller_write = {"cert": ca_pem, "key": ca_key}
+    if step["trust"] == "bundle":
+        trust_file = "%s/%s" % (pki, BUNDLE_FILE)
+        current = [me.get("trusted_ca")] if me.get("trusted_ca") else []
+        put(BUNDLE_FILE, trust_bundle(ca_pem, current))
+    else:
+        trust_file = "%s/%s.crt" % (pki, CA_FILE)
+        remove.append("%s/%s" % (pki, BUNDLE_FILE))
+    profiles = _pki.kubeadm_profiles(node, node_ips)
+    leaves = {}
+    for name in ETCD_LEAVES:
+        reasons = leaf_reasons((me.get("leaves") or {}).get(name), (me.get("keys") or {}).get(name), ca_pem,
+                               profiles[name], options["etcd_cert_renew_days"],
+                               options["etcd_cert_max_validity_days"], now)
+        action = "keep"
+        if reasons and step["phase"] == "trust":
+            action = "wait"   # other members do not trust the new CA yet
+        elif reasons:
+            action = "reissue"
+            key = _pki.generate_private_key(key_type, key_size)
+            cert = _pki.issue_leaf(ca_pem, ca_key, profiles[name], key, options["etcd_cert_validity_days"], now=now)
+            put(name + ".crt", _pki.cert_to_pem(cert))
+            put(name + ".key", _pki.key_to_pem(key), secret=True)
+        leaves[name] = {"action": action, "reasons": reasons}
+    version = parse_version(options.get("etcd_version"))
+    built = etcd_flags(version, pki_dir, trust_file, options.get("etcd_cipher_suites"),
+                       options.get("etcd_tls_min_version"), options.get("current_flags"), key_type)
+    return {
+        "ca": {"source": choice["source"], "created": choice["create"], "fingerprint": ca_fp,
+               "findings": choice["findings"], "not_after": _pki.cert_info(ca_pem, now)["not_after"]},
+        "step": step,
+        "files": files,
+        "remove": remove,
+        "trust_file": trust_file,
+        "etcd_version": version_str(version),
+        "etcd_flags": built["flags"],
+        "skipped_flags": built["skipped"],
+        "apiserver_flags": apiserver_etcd_flags(pki_dir, trust_file),
+        "leaves": leaves,
+        "controller_write": controller_write,
+    }
+
+
 __all__ = [
     "BUNDLE_FILE", "CA_FILE", "DEFAULT_CIPHER_SUITES", "ETCD_LEAVES", "EtcdConfigError",
     "FLAG_MIN_VERSION", "HTTP2_REQUIRED", "MAX_LEAF_VALIDITY_DAYS",
     "apiserver_etcd_flags", "choose_ca", "etcd_cipher_suites", "etcd_flags",
     "etcd_tls_min_version", "leaf_reasons", "leaves_chain_to", "loopback_metrics_urls",
-    "parse_version", "rotation_step", "supports", "trust_bundle", "trust_fingerprints",
+    "parse_version", "plan_node", "rotation_step", "supports", "trust_bundle", "trust_fingerprints",
     "validate_options", "version_str",
 ]

@@ -1,0 +1,217 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to k8s_hardening.kubeadm
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: etcd_pki
+short_description: Decide the etcd CA, the CA-rotation step and the etcd certificates of one node
+version_added: 0.1.0
+description:
+  - Runs on the controller (C(delegate_to: localhost)), where C(cryptography) is installed; the node needs
+    no Python crypto library. The role reads the node files with M(ansible.builtin.slurp) and writes what
+    this module returns with M(ansible.builtin.copy), under C(no_log).
+  - Chooses the etcd CA every control-plane node must trust (the operator's CA in O(controller_ca_dir),
+    else the newest valid dedicated etcd CA whose key is available, else a new one), refusing a CA that
+    is the cluster CA or the front-proxy CA, expired, or without its key.
+  - Computes the one safe step of a CA replacement for this member while the others keep running
+    (trust the new CA next to the old one, then re-issue, then drop the old CA).
+  - Re-issues the etcd server, peer, healthcheck-client and apiserver-etcd-client certificates with
+    kubeadm's subjects, SANs and usages when they do not chain to the CA, expire within O(renew_days),
+    are valid longer than O(max_validity_days), lack a SAN or do not match their key.
+  - Builds the etcd and kube-apiserver flags for the static_pods rollout, leaving out flags the detected
+    etcd version does not know.
+  - Bad input (a bad CA in O(controller_ca_dir), a cipher etcd refuses, an out-of-range validity) fails
+    before anything is written.
+  - The only thing it writes itself is O(controller_ca_dir) (0700 dir, 0600 files) when
+    O(ca_key_on_nodes=false); nothing in check mode.
+options:
+  node:
+    description: The node being planned (its name in O(nodes)).
+    type: str
+    required: true
+  node_ips:
+    description: The node's addresses for the etcd certificate SANs.
+    type: list
+    elements: str
+    required: true
+  nodes:
+    description:
+      - Every control-plane node, as C(name), C(etcd_ca_cert), C(etcd_ca_key), C(cluster_ca_cert),
+        C(front_proxy_ca_cert), C(trusted_ca), C(peer_trusted_ca) (PEM contents or null), C(leaves) and,
+        for O(node), C(keys) (dicts from certificate name such as C(etcd/server) to PEM).
+    type: list
+    elements: dict
+    required: true
+  pki_dir:
+    description: kubeadm's certificatesDir on the nodes.
+    type: path
+    default: /etc/kubernetes/pki
+  controller_ca_dir:
+    description: Directory on the controller holding the operator's etcd CA (C(ca.crt), C(ca.key)).
+    type: path
+  ca_key_on_nodes:
+    description: Keep the etcd CA key on the nodes; when false it is kept only in O(controller_ca_dir).
+    type: bool
+    default: true
+  options:
+    description:
+      - The role's settings C(etcd_cert_renew_days), C(etcd_cert_max_validity_days),
+        C(etcd_cert_validity_days), C(etcd_ca_validity_days), C(etcd_key_type), C(etcd_key_size),
+        C(etcd_cipher_suites), C(etcd_tls_min_version), plus C(etcd_version) (image or version) and
+        C(current_flags) (the etcd manifest's flags).
+    type: dict
+    required: true
+author:
+  - k8s_hardening.kubeadm developers
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+    details: The files are written by the calling role, whose copy tasks show what changes (without keys).
+  idempotent:
+    support: full
+"""
+
+EXAMPLES = r"""
+- name: Plan the etcd PKI of this node
+  k8s_hardening.kubeadm.etcd_pki:
+    node: "{{ k8s_hardening_node.node_name }}"
+    node_ips: ["{{ k8s_hardening_node.advertise_address }}"]
+    nodes: "{{ etcd__nodes }}"
+    options: "{{ etcd__options }}"
+  delegate_to: localhost
+  no_log: true
+  register: etcd__plan
+"""
+
+RETURN = r"""
+ca:
+  description: The chosen CA (source, created, sha256 fingerprint, not_after, findings).
+  type: dict
+  returned: success
+step:
+  description: The rotation step of this node (phase trust/reissue/finalize/done, trust ca|bundle, reissue).
+  type: dict
+  returned: success
+files:
+  description: Files to write on the node (path, content, mode, secret). Contains key material.
+  type: list
+  elements: dict
+  returned: success
+remove:
+  description: Files to remove from the node.
+  type: list
+  elements: str
+  returned: success
+trust_file:
+  description: The file etcd and the apiserver must trust.
+  type: str
+  returned: success
+etcd_flags:
+  description: Flags for the etcd static pod.
+  type: dict
+  returned: success
+apiserver_flags:
+  description: The kube-apiserver --etcd-* flags.
+  type: dict
+  returned: success
+skipped_flags:
+  description: Flags left out because the detected etcd version does not know them.
+  type: list
+  elements: str
+  returned: success
+leaves:
+  description: Per certificate, action (keep, reissue, wait) and reasons.
+  type: dict
+  returned: success
+"""
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+try:
+    from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._etcd import EtcdConfigError, plan_node
+    from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._pki import PKIError
+    IMPORT_ERROR = None
+except ImportError as exc:  # cryptography missing where the module runs
+    IMPORT_ERROR = exc
+
+
+def _read(path):
+    if path and os.path.isfile(path):
+        with open(path) as fh:
+            return fh.read()
+    return None
+
+
+def _write_secret(module, path, content):
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".etcd-ca-")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(content)
+        module.atomic_move(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    os.chmod(path, 0o600)
+
+
+def run(module):
+    p = module.params
+    controller = None
+    cdir = p["controller_ca_dir"]
+    if cdir:
+        controller = {"cert": _read(os.path.join(cdir, "ca.crt")), "key": _read(os.path.join(cdir, "ca.key")),
+                      "where": "etcd_ca_controller_dir (%s)" % cdir}
+    elif not p["ca_key_on_nodes"]:
+        module.fail_json(msg="etcd_ca_key_on_nodes is false: set etcd_ca_controller_dir to a directory on the "
+                             "controller where the etcd CA key is kept")
+    options = dict(p["options"], etcd_ca_key_on_nodes=p["ca_key_on_nodes"])
+    try:
+        plan = plan_node(p["node"], p["node_ips"], p["nodes"], p["pki_dir"], options, controller)
+    except (EtcdConfigError, PKIError) as exc:
+        module.fail_json(msg=str(exc))
+    changed = False
+    write = plan.pop("controller_write")
+    if write:
+        changed = True
+        if not module.check_mode:
+            os.makedirs(cdir, mode=0o700, exist_ok=True)
+            os.chmod(cdir, 0o700)
+            _write_secret(module, os.path.join(cdir, "ca.key"), write["key"])
+            _write_secret(module, os.path.join(cdir, "ca.crt"), write["cert"])
+    plan["controller_ca_written"] = bool(write)
+    return changed, plan
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            node=dict(type="str", required=True),
+            node_ips=dict(type="list", elements="str", required=True),
+            nodes=dict(type="list", elements="dict", required=True, no_log=True),
+            pki_dir=dict(type="path", default="/etc/kubernetes/pki"),
+            controller_ca_dir=dict(type="path"),
+            ca_key_on_nodes=dict(type="bool", default=True),
+            options=dict(type="dict", required=True),
+        ),
+        supports_check_mode=True,
+    )
+    if IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(IMPORT_ERROR))
+    changed, plan = run(module)
+    module.exit_json(changed=changed, **plan)
+
+
+if __name__ == "__main__":
+    main()
