@@ -324,10 +324,40 @@ def census(values, current):
     return result
 
 
+def prefix_range_end(prefix):
+    """etcd's range end for a prefix: the prefix with its last byte incremented."""
+    end = bytearray(prefix)
+    for i in range(len(end) - 1, -1, -1):
+        if end[i] < 0xFF:
+            end[i] += 1
+            return bytes(end[:i + 1])
+    return b"\x00"
+
+
+def range_pages(fetch, prefix, page_size):
+    """Walk an etcd v3 range over ``prefix`` page by page.
+
+    fetch(request_dict) -> response_dict speaks the gRPC-gateway JSON of
+    /v3/kv/range (keys and values base64). Yields lists of (key bytes, value bytes).
+    """
+    start = prefix
+    end = prefix_range_end(prefix)
+    while True:
+        resp = fetch({"key": base64.b64encode(start).decode("ascii"),
+                      "range_end": base64.b64encode(end).decode("ascii"),
+                      "limit": int(page_size)})
+        kvs = [(base64.b64decode(kv.get("key", "")), base64.b64decode(kv.get("value", "")))
+               for kv in resp.get("kvs") or []]
+        yield kvs
+        if not resp.get("more") or not kvs:
+            return
+        start = kvs[-1][0] + b"\x00"
+
+
 __all__ = [
     "API_VERSION", "KIND", "KEYED_PROVIDERS", "PROVIDERS", "KEY_LENGTHS", "AUTOMATIC_RELOAD_MIN_MINOR",
     "REDACTED", "EncryptionConfigError", "generate_secret", "decode_secret", "next_key_name",
     "entry_from_doc", "entry_to_doc", "build_config", "parse_config", "groups", "single_group",
     "validate_entries", "validate_doc", "entry_label", "summarize", "summary_text", "key_fingerprint",
-    "canonical", "fingerprint", "dump", "writer", "classify_value", "census",
+    "canonical", "fingerprint", "dump", "writer", "classify_value", "census", "prefix_range_end", "range_pages",
 ]

@@ -109,3 +109,29 @@ def test_census_counts():
     result = enc.census(values, ("secretbox", "key2"))
     assert result == {"total": 4, "current": 2, "old": 1, "plaintext": 1,
                       "by_key": {"aescbc:key1": 1, "identity": 1, "secretbox:key2": 2}}
+
+
+@pytest.mark.parametrize("prefix, end", [(b"/registry/secrets/", b"/registry/secrets0"), (b"a\xff", b"b"),
+                                         (b"\xff", b"\x00")])
+def test_prefix_range_end(prefix, end):
+    assert enc.prefix_range_end(prefix) == end
+
+
+def test_range_pages_walks_every_key_once():
+    store = {("/registry/secrets/ns/s%03d" % i).encode(): b"k8s\x00%d" % i for i in range(23)}
+    store[b"/registry/secrets0"] = b"outside"
+    store[b"/registry/secretsZ"] = b"outside"
+    calls = []
+
+    def fetch(req):
+        calls.append(req)
+        start, end = base64.b64decode(req["key"]), base64.b64decode(req["range_end"])
+        keys = sorted(k for k in store if start <= k < end)
+        page = keys[:req["limit"]]
+        return {"kvs": [{"key": base64.b64encode(k).decode(), "value": base64.b64encode(store[k]).decode()}
+                        for k in page], "more": len(keys) > len(page), "count": str(len(keys))}
+
+    seen = [k for page in enc.range_pages(fetch, b"/registry/secrets/", 5) for k, _v in page]
+    assert len(seen) == 23 and len(set(seen)) == 23
+    assert all(k.startswith(b"/registry/secrets/") for k in seen)
+    assert len(calls) == 5
