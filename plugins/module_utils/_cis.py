@@ -17,8 +17,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
+import binascii
 import copy
 import fnmatch
+import hashlib
 import re
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._tls import (
@@ -799,9 +802,8 @@ def remedies(target_type, component=None, waivers=None, benchmark=DEFAULT_BENCHM
 
     flag: {flag: value} for component (list values for list flags such as enable-admission-plugins);
     kubelet: the nested KubeletConfiguration dict;
-    file: [{path, mode, owner, group, ids, max_mode: true}] plus, for a directory glob,
-    {recurse, pattern, recurse_pattern, include_dirs} (the file_permissions module's rule format; max_mode:
-    the mode is a ceiling, kube-bench's bitmask: a stricter file is left alone).
+    file: [{path, mode, owner, group, ids}] plus {recurse, pattern, include_dir} for a directory glob (the
+    file_permissions module's rule format; modes are ceilings there, like kube-bench's bitmask test).
     Other types have no remedy: {}.
     """
     if target_type == "flag" and component is None:
@@ -837,11 +839,10 @@ def remedies(target_type, component=None, waivers=None, benchmark=DEFAULT_BENCHM
             for path, pattern in keys:
                 key = (path, pattern)
                 if key not in index:
-                    entry = {"path": path, "mode": None, "owner": None, "group": None, "ids": [],
-                             "max_mode": True}
+                    entry = {"path": path, "mode": None, "owner": None, "group": None, "ids": []}
                     if pattern is not None:
                         entry.update({"recurse": bool(target.get("recurse")), "pattern": pattern,
-                                      "recurse_pattern": pattern, "include_dirs": bool(target.get("include_dir"))})
+                                      "include_dir": bool(target.get("include_dir"))})
                     index[key] = entry
                     entries.append(entry)
                 entry = index[key]
@@ -1026,13 +1027,20 @@ def _flat_obs(ctl, node):
     return obs, None
 
 
+def _as_list(value):
+    if not value:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
 def etcd_ca_fields(fps):
-    """etcd_ca_unique: "true" when the etcd CA fingerprint exists and differs from the cluster and front-proxy CAs."""
-    etcd = fps.get("etcd_ca")
+    """etcd_ca_unique: "true" when etcd trusts at least one CA and none of the CAs it trusts (a bundle during a
+    CA rotation) is the cluster CA or the front-proxy CA (fingerprints as strings or lists of strings)."""
+    etcd = _as_list(fps.get("etcd_ca"))
     if not etcd:
         return {"etcd_ca_unique": None}
-    others = [fps.get("cluster_ca"), fps.get("front_proxy_ca")]
-    return {"etcd_ca_unique": "false" if etcd in [o for o in others if o] else "true"}
+    others = set(_as_list(fps.get("cluster_ca")) + _as_list(fps.get("front_proxy_ca")))
+    return {"etcd_ca_unique": "false" if others.intersection(etcd) else "true"}
 
 
 def evaluate(control, observation, waivers=None, benchmark=DEFAULT_BENCHMARK):
@@ -1149,6 +1157,56 @@ def file_targets(paths=None, benchmark=DEFAULT_BENCHMARK):
     return out
 
 
+_PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----\s*(.+?)\s*-----END CERTIFICATE-----", re.S)
+
+
+def pem_fingerprints(text):
+    """SHA-256 fingerprints (lower-case hex of the DER, as _pki.fingerprint) of every certificate in a PEM text.
+    hashlib and base64 only: runs on nodes without the cryptography package."""
+    out = []
+    for body in _PEM_CERT.findall(text or ""):
+        try:
+            der = base64.b64decode("".join(body.split()), validate=True)
+        except (ValueError, binascii.Error):
+            continue
+        out.append(hashlib.sha256(der).hexdigest())
+    return out
+
+
+def host_path(container_path, volumes):
+    """The node path of a path seen inside a static pod, through its hostPath volumes (longest mountPath wins);
+    the path itself when no volume covers it (kubeadm mounts host paths at the same place)."""
+    if not container_path:
+        return container_path
+    best = None
+    for vol in volumes or []:
+        mount, host = vol.get("mountPath"), vol.get("hostPath")
+        if not mount or not host:
+            continue
+        mount = mount.rstrip("/") or "/"
+        if container_path == mount or container_path.startswith(mount.rstrip("/") + "/"):
+            if best is None or len(mount) > len(best[0]):
+                best = (mount, host)
+    if best is None:
+        return container_path
+    rest = container_path[len(best[0]):].lstrip("/")
+    return best[1].rstrip("/") + ("/" + rest if rest else "") if best[1] != "/" else "/" + rest
+
+
+def systemd_property(texts, name):
+    """The value of a list-type unit property (IPAddressDeny=, ...) across a unit and its drop-ins in order;
+    an empty assignment resets it, like systemd. None when never set."""
+    values = None
+    for text in texts:
+        for raw in (text or "").splitlines():
+            key, sep, value = raw.strip().partition("=")
+            if not sep or key.strip() != name:
+                continue
+            value = value.strip()
+            values = [] if not value else (values or []) + value.split()
+    return None if values is None else " ".join(values)
+
+
 def encryption_providers(text):
     """Providers of an EncryptionConfiguration.
 
@@ -1184,4 +1242,5 @@ __all__ = [
     "check_benchmark", "get_control", "controls", "check_waivers", "compare", "describe_test", "describe_item",
     "lookup", "run_item", "run_test", "resolve_paths", "remedies", "static_pod_contribution", "violations",
     "evaluate", "evaluate_node", "etcd_ca_fields", "file_targets", "encryption_providers",
+    "pem_fingerprints", "host_path", "systemd_property",
 ]

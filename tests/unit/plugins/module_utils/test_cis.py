@@ -373,8 +373,7 @@ def test_file_remedies_follow_node_paths():
     assert "/srv/pki" in paths and "/a.conf" in paths and "/b.conf" in paths
     keys = [e for e in entries if e.get("pattern") == "*.key"][0]
     assert keys == {"path": "/srv/pki", "mode": "0600", "owner": None, "group": None, "ids": ["1.1.21"],
-                    "max_mode": True, "recurse": True, "pattern": "*.key", "recurse_pattern": "*.key",
-                    "include_dirs": False}
+                    "recurse": True, "pattern": "*.key", "include_dir": False}
     manifest = cis.remedies("file", component="etcd")
     assert [e["path"] for e in manifest] == ["/etc/kubernetes/manifests/etcd.yaml"]
 
@@ -616,3 +615,53 @@ def test_1_2_1_health_only_authentication_config(flags, status, letter, intent):
     node["components"]["kube-apiserver"]["flags"].update(flags)
     res = status_of(node, "1.2.1")
     assert (res["status"], res["letter"], res["intent"]) == (status, letter, intent)
+
+
+# ---------------------------------------------------------------- node helpers
+
+def test_pem_fingerprints_match_openssl(tmp_path):
+    import subprocess
+    key = tmp_path / "k.pem"
+    crt = tmp_path / "c.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(crt),
+                    "-subj", "/CN=etcd-ca", "-days", "1"], check=True, capture_output=True)
+    out = subprocess.run(["openssl", "x509", "-in", str(crt), "-noout", "-fingerprint", "-sha256"],
+                         check=True, capture_output=True, text=True).stdout
+    expected = out.strip().split("=", 1)[1].replace(":", "").lower()
+    text = crt.read_text()
+    assert cis.pem_fingerprints(text) == [expected]
+    assert cis.pem_fingerprints(text + text) == [expected, expected]      # a bundle
+    assert cis.pem_fingerprints("garbage") == []
+
+
+@pytest.mark.parametrize("fps,unique", [
+    ({"etcd_ca": ["E1", "E2"], "cluster_ca": ["C"], "front_proxy_ca": ["F"]}, "true"),
+    ({"etcd_ca": ["E1", "C"], "cluster_ca": ["C"], "front_proxy_ca": ["F"]}, "false"),   # bundle trusts cluster CA
+    ({"etcd_ca": [], "cluster_ca": ["C"]}, None),
+])
+def test_etcd_ca_fields_lists(fps, unique):
+    assert cis.etcd_ca_fields(fps) == {"etcd_ca_unique": unique}
+
+
+@pytest.mark.parametrize("path,expected", [
+    ("/etc/kubernetes/enc/enc.yaml", "/srv/enc/enc.yaml"),           # longest mountPath wins
+    ("/etc/kubernetes/enc", "/srv/enc"),
+    ("/etc/kubernetes/pki/etcd/ca.crt", "/etc/kubernetes/pki/etcd/ca.crt"),
+    ("/etc/kubernetes/admin.conf", "/opt/k8s/admin.conf"),
+    ("/etc/kubernetesX/file", "/etc/kubernetesX/file"),              # not a path prefix
+    ("/other/file", "/other/file"),
+])
+def test_host_path(path, expected):
+    vols = [{"mountPath": "/etc/kubernetes/pki", "hostPath": "/etc/kubernetes/pki"},
+            {"mountPath": "/etc/kubernetes/enc/", "hostPath": "/srv/enc"},
+            {"mountPath": "/etc/kubernetes", "hostPath": "/opt/k8s"},
+            {"mountPath": "/x", "hostPath": None}]
+    assert cis.host_path(path, vols) == expected
+
+
+def test_systemd_property():
+    unit = "[Service]\nIPAddressDeny=any\n"
+    dropin = "[Service]\nIPAddressDeny=\nIPAddressDeny=10.0.0.0/8\n"
+    assert cis.systemd_property([unit], "IPAddressDeny") == "any"
+    assert cis.systemd_property([unit, dropin], "IPAddressDeny") == "10.0.0.0/8"
+    assert cis.systemd_property(["[Service]\n"], "IPAddressDeny") is None
