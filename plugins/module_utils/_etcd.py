@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to k8s_hardening.kubeadm
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Apache License 2.0
 #
 # PRIVATE to the k8s_hardening.kubeadm collection: not a public API, it may
 # change without notice. Pure logic for etcd hardening: the etcd version and
@@ -346,7 +346,7 @@ def leaf_reasons(cert_pem, key_pem, ca_pem, profile, renew_days, max_validity_da
 
 
 # --------------------------------------------------------------------------- one node's plan
-def _check_controller_ca(controller, now=None):
+def check_controller_ca(controller, now=None):
     """The operator's CA (controller directory) is input: a bad one fails, it is never replaced."""
     if not controller or not (controller.get("cert") or controller.get("key")):
         return None
@@ -383,7 +383,7 @@ def plan_node(node, node_ips, nodes, pki_dir, options, controller=None, now=None
     me = next((n for n in nodes if n["name"] == node), None)
     if me is None:
         raise EtcdConfigError("node %s is not in the list of control-plane nodes given" % node)
-    controller = _check_controller_ca(controller, now)
+    controller = check_controller_ca(controller, now)
     choice = choose_ca(nodes, controller, now)
     key_type = options.get("etcd_key_type", "rsa")
     key_size = options.get("etcd_key_size") or (2048 if key_type == "rsa" else 256)
@@ -423,8 +423,8 @@ def plan_node(node, node_ips, nodes, pki_dir, options, controller=None, now=None
         current = [me.get("trusted_ca")] if me.get("trusted_ca") else []
         put(BUNDLE_FILE, trust_bundle(ca_pem, current))
     else:
+        # the bundle file is left in place: the running manifest (or a rollback) may still use it
         trust_file = "%s/%s.crt" % (pki, CA_FILE)
-        remove.append("%s/%s" % (pki, BUNDLE_FILE))
     profiles = _pki.kubeadm_profiles(node, node_ips)
     leaves = {}
     for name in ETCD_LEAVES:
@@ -463,7 +463,7 @@ def plan_node(node, node_ips, nodes, pki_dir, options, controller=None, now=None
 __all__ = [
     "BUNDLE_FILE", "CA_FILE", "DEFAULT_CIPHER_SUITES", "ETCD_LEAVES", "EtcdConfigError",
     "FLAG_MIN_VERSION", "HTTP2_REQUIRED", "MAX_LEAF_VALIDITY_DAYS",
-    "apiserver_etcd_flags", "choose_ca", "etcd_cipher_suites", "etcd_flags",
+    "apiserver_etcd_flags", "check_controller_ca", "choose_ca", "etcd_cipher_suites", "etcd_flags",
     "etcd_tls_min_version", "leaf_reasons", "leaves_chain_to", "loopback_metrics_urls",
     "parse_version", "plan_node", "rotation_step", "supports", "trust_bundle", "trust_fingerprints",
     "validate_options", "version_str",

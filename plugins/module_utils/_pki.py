@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to k8s_hardening.kubeadm
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Apache License 2.0
 #
 # PRIVATE to the k8s_hardening.kubeadm collection: not a public API, it may
 # change without notice. The one X.509/PKI library of the collection (built on

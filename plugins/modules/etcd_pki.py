@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: contributors to k8s_hardening.kubeadm
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Apache License 2.0
 
 from __future__ import absolute_import, division, print_function
 
@@ -32,14 +32,14 @@ description:
     O(ca_key_on_nodes=false); nothing in check mode.
 options:
   node:
-    description: The node being planned (its name in O(nodes)).
+    description: The node being planned (its name in O(nodes)); required unless O(validate_only).
     type: str
-    required: true
+    default: ""
   node_ips:
     description: The node's addresses for the etcd certificate SANs.
     type: list
     elements: str
-    required: true
+    default: []
   nodes:
     description:
       - Every control-plane node, as C(name), C(etcd_ca_cert), C(etcd_ca_key), C(cluster_ca_cert),
@@ -47,7 +47,18 @@ options:
         for O(node), C(keys) (dicts from certificate name such as C(etcd/server) to PEM).
     type: list
     elements: dict
-    required: true
+    default: []
+  slurped:
+    description:
+      - Instead of O(nodes), the C(results) of an M(ansible.builtin.slurp) loop whose items are
+        C({node, field, path}); C(field) is one of the O(nodes) keys, or C(leaf:<name>) / C(key:<name>).
+        Failed reads (missing files) count as absent.
+    type: list
+    elements: dict
+  validate_only:
+    description: Only check the options and the operator's CA; O(nodes) may be empty. Nothing is planned.
+    type: bool
+    default: false
   pki_dir:
     description: kubeadm's certificatesDir on the nodes.
     type: path
@@ -84,7 +95,7 @@ EXAMPLES = r"""
   k8s_hardening.kubeadm.etcd_pki:
     node: "{{ k8s_hardening_node.node_name }}"
     node_ips: ["{{ k8s_hardening_node.advertise_address }}"]
-    nodes: "{{ etcd__nodes }}"
+    slurped: "{{ etcd__slurp.results }}"
     options: "{{ etcd__options }}"
   delegate_to: localhost
   no_log: true
@@ -133,13 +144,16 @@ leaves:
   returned: success
 """
 
+import base64
 import os
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 try:
-    from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._etcd import EtcdConfigError, plan_node
+    from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._etcd import (
+        EtcdConfigError, check_controller_ca, plan_node, validate_options,
+    )
     from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._pki import PKIError
     IMPORT_ERROR = None
 except ImportError as exc:  # cryptography missing where the module runs
@@ -166,8 +180,27 @@ def _write_secret(module, path, content):
     os.chmod(path, 0o600)
 
 
+def nodes_from_slurp(results):
+    """slurp loop results -> the `nodes` structure, in order of first appearance."""
+    nodes = {}
+    for res in results:
+        item = res.get("item") or {}
+        node = nodes.setdefault(item["node"], {"name": item["node"], "leaves": {}, "keys": {}})
+        content = res.get("content")
+        text = base64.b64decode(content).decode("ascii", "replace") if content and not res.get("failed") else None
+        field = item["field"]
+        if field.startswith("leaf:"):
+            node["leaves"][field[5:]] = text
+        elif field.startswith("key:"):
+            node["keys"][field[4:]] = text
+        else:
+            node[field] = text
+    return list(nodes.values())
+
+
 def run(module):
     p = module.params
+    nodes = p["nodes"] or nodes_from_slurp(p["slurped"] or [])
     controller = None
     cdir = p["controller_ca_dir"]
     if cdir:
@@ -178,7 +211,13 @@ def run(module):
                              "controller where the etcd CA key is kept")
     options = dict(p["options"], etcd_ca_key_on_nodes=p["ca_key_on_nodes"])
     try:
-        plan = plan_node(p["node"], p["node_ips"], p["nodes"], p["pki_dir"], options, controller)
+        if p["validate_only"]:
+            errors = validate_options(options)
+            if errors:
+                raise EtcdConfigError("; ".join(errors))
+            check_controller_ca(controller)
+            return False, {"valid": True}
+        plan = plan_node(p["node"], p["node_ips"], nodes, p["pki_dir"], options, controller)
     except (EtcdConfigError, PKIError) as exc:
         module.fail_json(msg=str(exc))
     changed = False
@@ -197,9 +236,11 @@ def run(module):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            node=dict(type="str", required=True),
-            node_ips=dict(type="list", elements="str", required=True),
-            nodes=dict(type="list", elements="dict", required=True, no_log=True),
+            node=dict(type="str", default=""),
+            node_ips=dict(type="list", elements="str", default=[]),
+            nodes=dict(type="list", elements="dict", default=[], no_log=True),
+            slurped=dict(type="list", elements="dict", no_log=True),
+            validate_only=dict(type="bool", default=False),
             pki_dir=dict(type="path", default="/etc/kubernetes/pki"),
             controller_ca_dir=dict(type="path"),
             ca_key_on_nodes=dict(type="bool", default=True),

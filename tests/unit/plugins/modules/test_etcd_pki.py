@@ -17,7 +17,8 @@ class FakeModule:
     """Just what run() uses: params, check_mode, fail_json, atomic_move."""
 
     def __init__(self, params, check_mode=False):
-        self.params = dict({"pki_dir": "/etc/kubernetes/pki", "controller_ca_dir": None,
+        self.params = dict({"pki_dir": "/etc/kubernetes/pki", "controller_ca_dir": None, "slurped": None,
+                            "validate_only": False, "node": "", "node_ips": [],
                             "ca_key_on_nodes": True}, **params)
         self.check_mode = check_mode
 
@@ -162,3 +163,28 @@ def test_etcd_34_gets_no_tls_min_version(cluster):
     _, plan = etcd_pki.run(FakeModule(params))
     assert "tls-min-version" not in plan["etcd_flags"]
     assert plan["skipped_flags"] == ["tls-min-version (etcd 3.4.23; needs 3.5.8+)"]
+
+
+def test_slurp_results_become_nodes():
+    import base64
+    enc = lambda t: base64.b64encode(t.encode()).decode()  # noqa: E731
+    results = [
+        {"item": {"node": "cp1", "field": "etcd_ca_cert", "path": "/p/etcd/ca.crt"}, "content": enc("CA")},
+        {"item": {"node": "cp1", "field": "leaf:etcd/server", "path": "/p/etcd/server.crt"}, "content": enc("S")},
+        {"item": {"node": "cp1", "field": "key:etcd/server", "path": "/p/etcd/server.key"}, "failed": True,
+         "msg": "file not found"},
+        {"item": {"node": "cp2", "field": "trusted_ca", "path": "/p/etcd/ca.crt"}, "content": enc("T")},
+    ]
+    assert etcd_pki.nodes_from_slurp(results) == [
+        {"name": "cp1", "etcd_ca_cert": "CA", "leaves": {"etcd/server": "S"}, "keys": {"etcd/server": None}},
+        {"name": "cp2", "trusted_ca": "T", "leaves": {}, "keys": {}},
+    ]
+
+
+def test_validate_only(tmp_path):
+    changed, out = etcd_pki.run(FakeModule({"nodes": [], "node": "", "node_ips": [], "options": dict(OPTIONS),
+                                            "slurped": None, "validate_only": True}))
+    assert out == {"valid": True} and not changed
+    bad = dict(OPTIONS, etcd_tls_min_version="VersionTLS10")
+    with pytest.raises(Failed, match="etcd_tls_min_version"):
+        etcd_pki.run(FakeModule({"nodes": [], "options": bad, "slurped": None, "validate_only": True}))
