@@ -272,7 +272,8 @@ def _build_controls():
            remedy={"list_remove": {"enable-admission-plugins": ["AlwaysAdmit"]}}, enforced_by="control_plane"),
         _c("1.2.11", "Ensure that the admission control plugin AlwaysPullImages is set", API,
            _test(_item("enable-admission-plugins", "has", "AlwaysPullImages")), scored=False, automated=False,
-           note="Makes every pod start depend on the registry; audit only."),
+           enforced_by="control_plane", action="opt_in",
+           note="Opt-in (control_plane_admission_always_pull_images): makes every pod start depend on the registry."),
         _c("1.2.12", "Ensure that the admission control plugin ServiceAccount is set", API,
            _test(_item("disable-admission-plugins", "nothave", "ServiceAccount"),
                  _item("disable-admission-plugins", set_=False), bin_op="or"),
@@ -465,8 +466,9 @@ def _build_controls():
            remedy={"config": {"makeIPTablesUtilChains": True}}, enforced_by="kubelet"),
         _c("4.2.7", "Ensure that the --hostname-override argument is not set", KUBELET,
            _test(_item("hostname-override", set_=False)), scored=False, automated=False,
+           enforced_by="kubelet", action="opt_in",
            note="kubeadm writes --hostname-override into kubeadm-flags.env when the node name differs from the "
-                "hostname; removing it renames the node. Audit only."),
+                "hostname; removing it renames the node, so it is opt-in (kubelet_remove_hostname_override)."),
         _c("4.2.8", "Ensure that the eventRecordQPS argument is set to a level which ensures appropriate event capture",
            KUBELET,
            _test(k("event-qps", "eventRecordQPS", "gte", "0"), k("event-qps", "eventRecordQPS", set_=False), bin_op="or"),
@@ -514,7 +516,48 @@ def _build_controls():
     return c
 
 
-CONTROLS = _build_controls()
+# The role variables that govern each control (for docs/controls.md and the report).
+_CP_FILES = "control_plane_file_permissions_enabled"
+_KUBELET_FILES = "kubelet_file_permissions_enabled"
+VARIABLES = dict(
+    [(cid, [_CP_FILES]) for cid in ["1.1.%d" % i for i in list(range(1, 9)) + list(range(13, 22))]]
+    + [(cid, [_KUBELET_FILES]) for cid in ("4.1.1", "4.1.2", "4.1.5", "4.1.6", "4.1.7", "4.1.8", "4.1.9", "4.1.10")]
+    + [(cid, ["etcd role (docs/etcd.md)"]) for cid in ("1.1.11", "1.1.12", "2.2", "2.3", "2.5", "2.6", "2.7")]
+    + [(cid, ["control_plane_profiling"]) for cid in ("1.2.15", "1.3.2", "1.4.1")]
+    + [(cid, ["control_plane_audit_enabled", "control_plane_audit_log_dir", "control_plane_audit_log_file"])
+       for cid in ("1.2.16",)]
+    + [("1.2.17", ["control_plane_audit_log_maxage"]), ("1.2.18", ["control_plane_audit_log_maxbackup"]),
+       ("1.2.19", ["control_plane_audit_log_maxsize"]),
+       ("3.2.1", ["control_plane_audit_enabled", "control_plane_audit_policy_path", "control_plane_audit_policy_rules"]),
+       ("1.2.1", ["control_plane_anonymous_auth", "control_plane_anonymous_auth_fallback"]),
+       ("1.2.3", ["control_plane_admission_plugins"]), ("1.2.9", ["control_plane_admission_plugins",
+                                                               "control_plane_event_rate_limits"]),
+       ("1.2.10", ["control_plane_admission_forbidden_plugins"]), ("1.2.11", ["control_plane_admission_always_pull_images"]),
+       ("1.2.14", ["control_plane_admission_plugins"]),
+       ("1.2.5", ["control_plane_kubelet_certificate_authority"]), ("1.2.20", ["control_plane_request_timeout"]),
+       ("1.2.29", ["control_plane_tls_enabled", "control_plane_tls_cipher_suites"]),
+       ("1.2.30", ["control_plane_service_account_extend_token_expiration"]),
+       ("1.2.27", ["encryption_enabled", "encryption_config_path"]), ("1.2.28", ["encryption_enabled", "encryption_provider"]),
+       ("1.3.1", ["control_plane_terminated_pod_gc_threshold"]),
+       ("1.3.7", ["control_plane_controller_manager_bind_address"]), ("1.4.2", ["control_plane_scheduler_bind_address"]),
+       ("1.2.2", ["control_plane_apiserver_absent_flags"]), ("1.2.21", ["control_plane_apiserver_extra_flags"]),
+       ("1.3.3", ["control_plane_controller_manager_extra_flags"]),
+       ("4.2.1", ["kubelet_config_overrides"]), ("4.2.2", ["kubelet_config_overrides"]),
+       ("4.2.3", ["kubelet_config_overrides"]), ("4.2.4", ["kubelet_config_overrides"]),
+       ("4.2.5", ["kubelet_streaming_connection_idle_timeout"]), ("4.2.6", ["kubelet_make_iptables_util_chains"]),
+       ("4.2.7", ["kubelet_remove_hostname_override"]), ("4.2.8", ["kubelet_event_record_qps"]),
+       ("4.2.10", ["kubelet_config_overrides"]), ("4.2.11", ["kubelet_server_tls_bootstrap"]),
+       ("4.2.12", ["kubelet_tls_cipher_suites"]), ("4.2.13", ["kubelet_pod_pids_limit"]),
+       ("4.2.14", ["kubelet_seccomp_default"])])
+
+
+def _with_variables(ctls):
+    for ctl in ctls:
+        ctl["variables"] = list(VARIABLES.get(ctl["id"], []))
+    return ctls
+
+
+CONTROLS = _with_variables(_build_controls())
 _BY_ID = dict((ctl["id"], ctl) for ctl in CONTROLS)
 
 
@@ -1049,8 +1092,8 @@ def evaluate(control, observation, waivers=None, benchmark=DEFAULT_BENCHMARK):
     Returns {status: pass|fail|waived|not_applicable|manual, observed, expected, reason, letter, intent}.
     letter/intent are "pass"/"fail"/None (intent only where the table has an intent test); where a control
     has an intent test, the status follows the intent and the letter is reported beside it.
-    A failing test of an unscored control the collection does not enforce is "manual" (kube-bench's WARN);
-    a failing scored or enforced control is "fail".
+    A failing test of an unscored control the collection does not enforce by default is "manual" (kube-bench's
+    WARN); a failing scored control, or one the collection enforces by default (drift), is "fail".
     """
     waivers = check_waivers(waivers)
     ctl = control if "benchmark" in control else get_control(control["id"], benchmark)
@@ -1107,7 +1150,7 @@ def _evaluate_raw(ctl, node, expected):
             reasons.append("intent fails")
         res = _result("pass" if ok else "fail", _fmt(observed), expected, "; ".join(reasons),
                       letter=letter, intent=intent)
-    if res["status"] == "fail" and not ctl["scored"] and not ctl["enforced_by"]:
+    if res["status"] == "fail" and not ctl["scored"] and ctl["action"] != "enforce":
         res["status"] = "manual"
         res["reason"] = ("kube-bench WARN (Manual control): " + res["reason"]).rstrip(": ")
     return res
@@ -1238,7 +1281,7 @@ def encryption_providers(text):
 __all__ = [
     "BENCHMARKS", "DEFAULT_BENCHMARK", "STATUSES", "TARGET_TYPES", "COMPONENTS", "DEFAULT_PATHS",
     "APISERVER_CIS_SUITES", "KUBELET_CIS_SUITES", "STRONG_SUITES",
-    "ENCRYPTION_CIS_PROVIDERS", "ENCRYPTION_STRONG_PROVIDERS", "CONTROLS", "CISError",
+    "ENCRYPTION_CIS_PROVIDERS", "ENCRYPTION_STRONG_PROVIDERS", "CONTROLS", "VARIABLES", "CISError",
     "check_benchmark", "get_control", "controls", "check_waivers", "compare", "describe_test", "describe_item",
     "lookup", "run_item", "run_test", "resolve_paths", "remedies", "static_pod_contribution", "violations",
     "evaluate", "evaluate_node", "etcd_ca_fields", "file_targets", "encryption_providers",

@@ -1,0 +1,275 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to k8s_hardening.kubeadm
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE to the k8s_hardening.kubeadm collection: not a public API, may change
+# without notice. No Ansible import here; unit-tested with pytest.
+#
+# The CIS compliance report: per node, per control results (from cis_node_facts)
+# gathered into one document and rendered as JSON, JUnit XML, Markdown and a
+# self-contained HTML grid; and docs/controls.md from the CIS table. Output is
+# deterministic (sorted nodes, table order, no timestamps), so an unchanged
+# cluster gives byte-identical reports.
+"""Build and render the CIS compliance report and the controls documentation."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+from xml.etree import ElementTree
+
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._cis import (
+    BENCHMARKS,
+    CONTROLS,
+    DEFAULT_BENCHMARK,
+    STATUSES,
+    controls,
+    describe_test,
+)
+
+REPORT_SCHEMA_VERSION = 1
+_SYMBOL = {"pass": "PASS", "fail": "FAIL", "waived": "WAIVED", "not_applicable": "N/A", "manual": "MANUAL",
+           "missing": "-"}
+_COLOUR = {"pass": "#c8e6c9", "fail": "#ef9a9a", "waived": "#fff59d", "not_applicable": "#eeeeee",
+           "manual": "#bbdefb", "missing": "#ffffff"}
+_FIELDS = ("id", "title", "section", "scored", "status", "observed", "expected", "reason", "letter", "intent")
+
+
+class ReportError(Exception):
+    """The node results cannot be assembled into a report."""
+
+
+def build_report(nodes, benchmark=DEFAULT_BENCHMARK):
+    """nodes: {host: {results: [...], node_roles: [...]} } (cis_node_facts results) -> the report dict."""
+    if benchmark not in BENCHMARKS:
+        raise ReportError("unknown benchmark %r" % (benchmark,))
+    if not isinstance(nodes, dict) or not nodes:
+        raise ReportError("no node results to report: run cis_node_facts on at least one node")
+    table = controls(benchmark)
+    out_nodes = {}
+    failed = []
+    totals = dict((s, 0) for s in STATUSES)
+    for host in sorted(nodes):
+        data = nodes[host] or {}
+        if data.get("failed") or "results" not in data:
+            raise ReportError("no CIS results from %s: %s" % (host, data.get("msg", "cis_node_facts did not run")))
+        if data.get("benchmark", benchmark) != benchmark:
+            raise ReportError("%s was evaluated for %s, the report is for %s" % (host, data["benchmark"], benchmark))
+        rows = [dict((k, r.get(k)) for k in _FIELDS) for r in data["results"]]
+        summary = dict((s, 0) for s in STATUSES)
+        for row in rows:
+            summary[row["status"]] += 1
+            totals[row["status"]] += 1
+            if row["status"] == "fail":
+                failed.append({"node": host, "id": row["id"], "title": row["title"], "observed": row["observed"],
+                               "expected": row["expected"], "reason": row["reason"]})
+        out_nodes[host] = {"node_roles": list(data.get("node_roles") or []), "summary": summary, "results": rows}
+    return {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "benchmark": benchmark,
+        "controls": [{"id": c["id"], "title": c["title"], "section": c["section"], "scored": c["scored"],
+                      "automated": c["automated"], "enforced_by": c["enforced_by"]} for c in table],
+        "nodes": out_nodes,
+        "totals": totals,
+        "failed": failed,
+    }
+
+
+def summary_lines(report):
+    """One line per node with its counts, then one line per failed control (observed vs expected)."""
+    lines = []
+    for host, node in report["nodes"].items():
+        counts = ", ".join("%s %d" % (s, node["summary"][s]) for s in STATUSES)
+        lines.append("%s (%s): %s" % (host, ", ".join(node["node_roles"]), counts))
+    for item in report["failed"]:
+        lines.append("FAIL %s %s %s: observed %s; expected %s" % (
+            item["node"], item["id"], item["title"], item["observed"] or "(nothing)", item["expected"]))
+    return lines
+
+
+def render_json(report):
+    return json.dumps(report, indent=2, sort_keys=False) + "\n"
+
+
+def render_junit(report):
+    """JUnit XML: one testsuite per node, one testcase per control; fail -> <failure>, waived/n.a./manual -> <skipped>."""
+    suites = ElementTree.Element("testsuites", name="CIS Kubernetes Benchmark %s" % report["benchmark"])
+    tot = {"tests": 0, "failures": 0, "skipped": 0}
+    for host, node in report["nodes"].items():
+        counts = {"tests": len(node["results"]), "failures": node["summary"]["fail"],
+                  "skipped": len(node["results"]) - node["summary"]["fail"] - node["summary"]["pass"]}
+        suite = ElementTree.SubElement(suites, "testsuite", name=host, errors="0",
+                                       **dict((k, str(v)) for k, v in counts.items()))
+        for key in tot:
+            tot[key] += counts[key]
+        for row in node["results"]:
+            case = ElementTree.SubElement(suite, "testcase", classname="%s.%s" % (report["benchmark"], row["section"]),
+                                          name="%s %s" % (row["id"], row["title"]))
+            detail = "observed: %s\nexpected: %s\nreason: %s\nkube-bench letter: %s, intent: %s" % (
+                row["observed"], row["expected"], row["reason"], row["letter"], row["intent"])
+            if row["status"] == "fail":
+                failure = ElementTree.SubElement(case, "failure", type="cis",
+                                                 message="observed %s; expected %s" % (row["observed"], row["expected"]))
+                failure.text = detail
+            elif row["status"] != "pass":
+                reason = row["reason"] or ""
+                message = reason if reason.startswith(row["status"] + ":") else "%s: %s" % (row["status"], reason)
+                ElementTree.SubElement(case, "skipped", message=message)
+            else:
+                ElementTree.SubElement(case, "system-out").text = detail
+    for key, value in tot.items():
+        suites.set(key, str(value))
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(suites, encoding="unicode") + "\n"
+
+
+def _md(text):
+    return str("" if text is None else text).replace("|", "\\|").replace("\n", " ")
+
+
+def _grid(report):
+    """[(control, {host: row or None})] in table order."""
+    index = dict((host, dict((r["id"], r) for r in node["results"])) for host, node in report["nodes"].items())
+    return [(ctl, dict((host, index[host].get(ctl["id"])) for host in report["nodes"])) for ctl in report["controls"]]
+
+
+def render_markdown(report):
+    hosts = list(report["nodes"])
+    out = ["# CIS Kubernetes Benchmark report (%s)" % report["benchmark"], ""]
+    out += ["| node | roles | " + " | ".join(STATUSES) + " |", "|---|---|" + "---|" * len(STATUSES)]
+    for host, node in report["nodes"].items():
+        out.append("| %s | %s | %s |" % (host, ", ".join(node["node_roles"]),
+                                         " | ".join(str(node["summary"][s]) for s in STATUSES)))
+    out += ["", "## Failed controls", ""]
+    if report["failed"]:
+        out += ["| node | id | title | observed | expected | reason |", "|---|---|---|---|---|---|"]
+        for f in report["failed"]:
+            out.append("| %s | %s | %s | %s | %s | %s |" % tuple(
+                _md(f[k]) for k in ("node", "id", "title", "observed", "expected", "reason")))
+    else:
+        out.append("None.")
+    out += ["", "## All controls", "", "| id | title | " + " | ".join(hosts) + " |",
+            "|---|---|" + "---|" * len(hosts)]
+    for ctl, cells in _grid(report):
+        out.append("| %s | %s | %s |" % (ctl["id"], _md(ctl["title"]), " | ".join(
+            _SYMBOL[c["status"]] if c else "-" for c in cells.values())))
+    waived = [(h, r) for h, n in report["nodes"].items() for r in n["results"] if r["status"] == "waived"]
+    if waived:
+        out += ["", "## Waived", "", "| node | id | reason |", "|---|---|---|"]
+        out += ["| %s | %s | %s |" % (h, r["id"], _md(r["reason"])) for h, r in waived]
+    return "\n".join(out) + "\n"
+
+
+def _esc(text):
+    return (str("" if text is None else text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))
+
+
+def render_html(report):
+    """A self-contained page: per-node counts, a control x node grid coloured by status (no JS), failures."""
+    hosts = list(report["nodes"])
+    css = "".join("td.%s{background:%s}" % (s, c) for s, c in _COLOUR.items())
+    parts = ['<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
+             "<title>CIS %s report</title>" % _esc(report["benchmark"]),
+             "<style>body{font-family:sans-serif;font-size:13px}table{border-collapse:collapse}"
+             "td,th{border:1px solid #999;padding:2px 6px;text-align:left;vertical-align:top}%s</style>"
+             "</head><body>" % css,
+             "<h1>CIS Kubernetes Benchmark %s</h1>" % _esc(report["benchmark"]),
+             '<table class="summary"><tr><th>node</th><th>roles</th>%s</tr>' % "".join(
+                 "<th>%s</th>" % s for s in STATUSES)]
+    for host, node in report["nodes"].items():
+        parts.append("<tr><td>%s</td><td>%s</td>%s</tr>" % (_esc(host), _esc(", ".join(node["node_roles"])), "".join(
+            '<td class="%s">%d</td>' % (s, node["summary"][s]) for s in STATUSES)))
+    parts.append("</table><h2>Controls by node</h2>")
+    parts.append('<table class="grid"><tr><th>id</th><th>title</th>%s</tr>' % "".join(
+        "<th>%s</th>" % _esc(h) for h in hosts))
+    for ctl, cells in _grid(report):
+        row = ['<tr id="c-%s"><td>%s</td><td>%s</td>' % (_esc(ctl["id"]), _esc(ctl["id"]), _esc(ctl["title"]))]
+        for cell in cells.values():
+            status = cell["status"] if cell else "missing"
+            tip = "" if not cell else "observed: %s&#10;expected: %s&#10;%s" % (
+                _esc(cell["observed"]), _esc(cell["expected"]), _esc(cell["reason"]))
+            row.append('<td class="%s" title="%s">%s</td>' % (status, tip, _SYMBOL[status]))
+        parts.append("".join(row) + "</tr>")
+    parts.append("</table><h2>Failed controls</h2>")
+    if report["failed"]:
+        parts.append("<table><tr><th>node</th><th>id</th><th>title</th><th>observed</th><th>expected</th>"
+                     "<th>reason</th></tr>")
+        for f in report["failed"]:
+            parts.append("<tr>%s</tr>" % "".join("<td>%s</td>" % _esc(f[k]) for k in
+                                                 ("node", "id", "title", "observed", "expected", "reason")))
+        parts.append("</table>")
+    else:
+        parts.append("<p>None.</p>")
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+RENDERERS = {"json": ("report.json", render_json), "junit": ("report.junit.xml", render_junit),
+             "markdown": ("report.md", render_markdown), "html": ("report.html", render_html)}
+
+
+# ---------------------------------------------------------------------------
+# docs/controls.md
+# ---------------------------------------------------------------------------
+
+_ACTION_TEXT = {
+    "enforce": "enforces",
+    "opt_in": "enforces when opted in",
+    "audit": "audits only",
+    "manual": "manual review (report shows the value)",
+    "not_applicable": "not applicable on kubeadm",
+}
+
+
+def _benchmarks_text(ctl):
+    text = ", ".join(b.replace("cis-", "") for b in ctl["benchmarks"])
+    if ctl["overrides"]:
+        text += " (%s differs)" % ", ".join(b.replace("cis-", "") for b in sorted(ctl["overrides"]))
+    return text
+
+
+def render_controls_markdown():
+    """docs/controls.md, generated from the CIS table (docs/gen_controls.py writes it; a unit test checks it)."""
+    out = [
+        "# CIS controls",
+        "",
+        "<!-- Generated by docs/gen_controls.py from plugins/module_utils/_cis.py. Do not edit by hand. -->",
+        "",
+        "Every control of the CIS Kubernetes Benchmark as kube-bench encodes it (cis-1.10, cis-1.11, cis-1.12),",
+        "from the one table the harden roles enforce and the report (`playbooks/audit.yml`) checks.",
+        "",
+        "- **What**: *enforces* (a role writes it by default), *enforces when opted in*, *audits only* (kubeadm's",
+        "  default already passes, or changing it would break the cluster: the report checks it), *manual*,",
+        "  *not applicable on kubeadm*.",
+        "- **Status in the report**: pass, fail, waived, not_applicable (e.g. section 1 on a worker), manual",
+        "  (kube-bench's WARN: an unscored control the collection does not enforce by default). A scored control",
+        "  that fails, or a control the collection enforces that has drifted, is a fail.",
+        "- **Letter and intent**: where kube-bench's test is weak the table also has an *intent* test; the status",
+        "  follows the intent and the report shows both.",
+        "- **Waive** a control with a reason: `k8s_hardening_waivers: {\"1.1.12\": \"kubeadm runs etcd as root\"}`.",
+        "  A waived control is neither enforced by the roles nor failed by the report (it shows as waived, with",
+        "  the reason and what it would have been).",
+        "",
+        "| id | title | benchmarks | scored | test (kube-bench) | what the collection does | role | variables | waive |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for ctl in sorted(CONTROLS, key=lambda c: tuple(int(p) for p in c["id"].split("."))):
+        test = describe_test(ctl["test"])
+        if ctl.get("intent"):
+            test += "; intent: " + describe_test(ctl["intent"])
+        what = _ACTION_TEXT[ctl["action"]]
+        if ctl["note"]:
+            what += ". " + ctl["note"]
+        out.append("| %s | %s | %s | %s | %s | %s | %s | %s | `\"%s\": \"<reason>\"` |" % (
+            ctl["id"], _md(ctl["title"]), _benchmarks_text(ctl), "yes" if ctl["scored"] else "no", _md(test),
+            _md(what), ctl["enforced_by"] or "-", _md(", ".join("`%s`" % v for v in ctl["variables"])) or "-",
+            ctl["id"]))
+    out.append("")
+    return "\n".join(out)
+
+
+__all__ = [
+    "REPORT_SCHEMA_VERSION", "RENDERERS", "ReportError", "build_report", "summary_lines", "render_json",
+    "render_junit", "render_markdown", "render_html", "render_controls_markdown",
+]
