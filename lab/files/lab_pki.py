@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+"""Generate a lab cluster's PKI the way kubeadm v1.28.7 lays it out.
+
+Runs on the controller with the repository's .venv and uses the collection's
+one X.509 library (plugins/module_utils/_pki.py). Output, under OUTDIR:
+
+  cluster/pki/{ca,front-proxy-ca,etcd/ca}.{crt,key}, sa.key, sa.pub   (shared CAs)
+  nodes/<name>/pki/...            leaf certificates of a control-plane node
+  nodes/<name>/kubeconfig/*.conf  kubeconfigs with embedded client certificates
+  nodes/<name>/node.json          what the node's files were made for
+
+Idempotent: the CAs are made once; a node's files are (re)made only when its
+name, address, role or API server changed. Prints one JSON line:
+{"changed": bool, "nodes": [names re-made]}. Key material is never printed.
+
+A new lab instance (INSTANCE differs from the one recorded, e.g. the machine-id
+of a freshly created first control-plane node) starts from an empty OUTDIR, so
+every lab gets fresh CAs.
+
+usage: lab_pki.py OUTDIR NODES_JSON [INSTANCE]
+  NODES_JSON: [{"name": "k8s-lab-cp1", "address": "10.89.10.11", "role": "control_plane",
+                "server": "https://10.89.10.11:6443"}, ...]
+"""
+
+import json
+import os
+import shutil
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, ".cache", "collections"))
+
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils import _pki  # noqa: E402
+
+CLUSTER_NAME = "kubernetes"
+# kubeadm v1.28.7: these kubeconfigs on a control-plane node (no super-admin.conf before 1.29)
+CONTROL_PLANE_KUBECONFIGS = ("admin", "controller-manager", "scheduler", "kubelet")
+CONTROL_PLANE_CERTS = ("apiserver", "apiserver-kubelet-client", "front-proxy-client",
+                       "etcd/server", "etcd/peer", "etcd/healthcheck-client", "apiserver-etcd-client")
+
+
+def write(path, text, mode):
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    tmp = path + ".tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+
+
+def read(path):
+    with open(path) as handle:
+        return handle.read()
+
+
+def ensure_cas(outdir):
+    pki = os.path.join(outdir, "cluster", "pki")
+    made = False
+    for ca in _pki.KUBEADM_CAS.values():
+        crt = os.path.join(pki, ca["path"] + ".crt")
+        if os.path.exists(crt):
+            continue
+        key = _pki.generate_private_key()
+        write(os.path.join(pki, ca["path"] + ".key"), _pki.key_to_pem(key), 0o600)
+        write(crt, _pki.cert_to_pem(_pki.issue_ca(ca["cn"], key)), 0o644)
+        made = True
+    if not os.path.exists(os.path.join(pki, "sa.pub")):
+        sa_key, sa_pub = _pki.generate_sa_keypair()
+        write(os.path.join(pki, "sa.key"), sa_key, 0o600)
+        write(os.path.join(pki, "sa.pub"), sa_pub, 0o600)
+        made = True
+    return made
+
+
+def make_node(outdir, node):
+    pki = os.path.join(outdir, "cluster", "pki")
+    cas = {name: (read(os.path.join(pki, ca["path"] + ".crt")), read(os.path.join(pki, ca["path"] + ".key")))
+           for name, ca in _pki.KUBEADM_CAS.items()}
+    base = os.path.join(outdir, "nodes", node["name"])
+    profiles = _pki.kubeadm_profiles(node["name"], [node["address"]], cluster_name=CLUSTER_NAME)
+    is_cp = node["role"] == "control_plane"
+    certs = CONTROL_PLANE_CERTS if is_cp else ()
+    kubeconfigs = CONTROL_PLANE_KUBECONFIGS if is_cp else ("kubelet",)
+    for name in certs:
+        prof = profiles[name]
+        ca_pem, ca_key = cas[prof["ca"]]
+        key = _pki.generate_private_key()
+        cert = _pki.issue_leaf(ca_pem, ca_key, prof, key)
+        write(os.path.join(base, "pki", prof["path"] + ".key"), _pki.key_to_pem(key), 0o600)
+        write(os.path.join(base, "pki", prof["path"] + ".crt"), _pki.cert_to_pem(cert), 0o644)
+    for name in kubeconfigs:
+        prof = profiles[name]
+        ca_pem, ca_key = cas[prof["ca"]]
+        key = _pki.generate_private_key()
+        cert = _pki.issue_leaf(ca_pem, ca_key, prof, key)
+        text = _pki.make_kubeconfig(CLUSTER_NAME, node["server"], ca_pem, _pki.cert_to_pem(cert),
+                                    _pki.key_to_pem(key), prof["user"])
+        write(os.path.join(base, "kubeconfig", prof["kubeconfig"]), text, 0o600)
+    write(os.path.join(base, "node.json"), json.dumps(node, sort_keys=True) + "\n", 0o644)
+
+
+def main(argv):
+    if len(argv) not in (2, 3):
+        sys.stderr.write(__doc__)
+        return 2
+    outdir, nodes = argv[0], json.loads(argv[1])
+    instance = argv[2] if len(argv) == 3 else ""
+    for node in nodes:
+        missing = {"name", "address", "role", "server"} - set(node)
+        if missing or node["role"] not in ("control_plane", "worker"):
+            sys.stderr.write("bad node entry %r: needs name, address, server and role "
+                             "control_plane|worker\n" % (node,))
+            return 2
+    marker = os.path.join(outdir, "instance")
+    if os.path.isdir(outdir):
+        try:
+            recorded = read(marker).strip()
+        except OSError:
+            recorded = None
+        if recorded != instance:
+            shutil.rmtree(outdir)
+    os.makedirs(outdir, mode=0o700, exist_ok=True)
+    if not os.path.exists(marker):
+        write(marker, instance + "\n", 0o644)
+    changed = ensure_cas(outdir)
+    remade = []
+    for node in nodes:
+        meta = os.path.join(outdir, "nodes", node["name"], "node.json")
+        try:
+            same = json.loads(read(meta)) == node
+        except (OSError, ValueError):
+            same = False
+        if not same or changed:
+            make_node(outdir, node)
+            remade.append(node["name"])
+    print(json.dumps({"changed": bool(changed or remade), "nodes": remade}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

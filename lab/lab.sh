@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# The kubeadm lab: three Debian bookworm nodes as podman containers running
+# systemd, laid out file for file like kubeadm v1.28.7 leaves them.
+#
+#   bash lab/lab.sh image    build (or load from lab/.cache) the node image
+#   bash lab/lab.sh up       image + network + nodes + provisioning (idempotent)
+#   bash lab/lab.sh down     remove the nodes, their network and the lab's PKI
+#   bash lab/lab.sh status   nodes, addresses and the static pods' state
+#
+# Environment: LAB_REPROVISION=1 runs the provisioning playbook even when the
+# lab is already up; LAB_MIRROR overrides the Debian mirror for debootstrap.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+PODMAN=$ROOT/lab/bin/podman
+CACHE=$ROOT/lab/.cache
+
+LAB_NAME=k8s-lab
+LAB_NET=k8s-lab
+LAB_SUBNET=10.89.10.0/24
+# name:address, in provisioning order (the first control-plane node is the kubeadm init node)
+LAB_NODES="k8s-lab-cp1:10.89.10.11 k8s-lab-cp2:10.89.10.12 k8s-lab-worker1:10.89.10.21"
+
+SUITE=bookworm
+MIRROR=${LAB_MIRROR:-http://deb.debian.org/debian}
+PACKAGES="python3 python3-yaml systemd systemd-sysv openssl etcd-server etcd-client iproute2 procps ca-certificates"
+# Bump when the image recipe below changes, so the cache key changes with it.
+IMAGE_REV=1
+IMAGE_HASH=$(printf '%s\n' "$SUITE" "$PACKAGES" "$IMAGE_REV" | sha256sum | cut -c1-12)
+IMAGE=localhost/k8s-lab:$IMAGE_HASH
+IMAGE_LATEST=localhost/k8s-lab:latest
+TARBALL=$CACHE/image-$IMAGE_HASH.tar
+
+say() { printf '[lab %s] %s\n' "$(date +%T)" "$*"; }
+die() { printf '[lab] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# Root filesystem tweaks for a systemd container; runs inside the chroot's tree.
+customize_rootfs() {
+  local r=$1
+  # Debian's etcd-server enables its own etcd.service; in the lab etcd runs
+  # only as a static pod, started by the kubelet stand-in.
+  rm -f "$r/etc/systemd/system/multi-user.target.wants/etcd.service"
+  ln -sfn /dev/null "$r/etc/systemd/system/etcd.service"
+  # Nothing to do in a container: consoles, udev, time sync.
+  local unit
+  for unit in getty@tty1.service console-getty.service systemd-udevd.service \
+              systemd-timesyncd.service systemd-logind.service apt-daily.timer \
+              apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer; do
+    ln -sfn /dev/null "$r/etc/systemd/system/$unit"
+  done
+  : >"$r/etc/machine-id"
+  rm -rf "$r"/var/lib/apt/lists/* "$r"/var/cache/apt/archives/*.deb
+}
+
+cmd_image() {
+  mkdir -p "$CACHE"
+  if "$PODMAN" image exists "$IMAGE"; then
+    "$PODMAN" tag "$IMAGE" "$IMAGE_LATEST"
+    say "image $IMAGE present"
+    return 0
+  fi
+  if [ ! -s "$TARBALL" ]; then
+    command -v debootstrap >/dev/null || die "debootstrap is not installed (bash scripts/setup.sh installs it)"
+    local work
+    work=$(mktemp -d "$CACHE/rootfs.XXXXXX")
+    # shellcheck disable=SC2064
+    trap "rm -rf '$work'" EXIT
+    say "debootstrap $SUITE ($PACKAGES); takes about a minute"
+    debootstrap --variant=minbase --include="${PACKAGES// /,}" "$SUITE" "$work/root" "$MIRROR" \
+      >"$work/debootstrap.log" 2>&1 || { tail -n 20 "$work/debootstrap.log" >&2; die "debootstrap failed"; }
+    customize_rootfs "$work/root"
+    tar --numeric-owner -C "$work/root" -cf "$TARBALL.tmp" .
+    mv "$TARBALL.tmp" "$TARBALL"
+    rm -rf "$work"
+    trap - EXIT
+  fi
+  say "importing $TARBALL"
+  "$PODMAN" import -q --change 'CMD ["/sbin/init"]' --change 'STOPSIGNAL=SIGRTMIN+3' \
+    "$TARBALL" "$IMAGE" >/dev/null
+  "$PODMAN" tag "$IMAGE" "$IMAGE_LATEST"
+  say "image $IMAGE ready"
+}
+
+node_running() {
+  [ "$("$PODMAN" container inspect -f '{{.State.Running}}' "$1" 2>/dev/null || true)" = true ]
+}
+
+wait_systemd() {
+  local node=$1 state i
+  for i in $(seq 1 60); do
+    state=$("$PODMAN" exec "$node" systemctl is-system-running 2>/dev/null || true)
+    case $state in running|degraded) return 0 ;; esac
+    sleep 0.5
+  done
+  die "systemd on $node did not come up (state: ${state:-unknown})"
+}
+
+lab_ready() {
+  # Up and provisioned: every node runs, carries the provisioning stamp of
+  # this lab, and its kubelet service is active.
+  local entry node
+  for entry in $LAB_NODES; do
+    node=${entry%%:*}
+    node_running "$node" || return 1
+    "$PODMAN" exec "$node" test -f /var/lib/k8s-lab/provisioned 2>/dev/null || return 1
+    "$PODMAN" exec "$node" systemctl is-active --quiet kubelet 2>/dev/null || return 1
+  done
+}
+
+print_nodes() {
+  local entry
+  for entry in $LAB_NODES; do
+    printf '  %-18s %s\n' "${entry%%:*}" "${entry##*:}"
+  done
+}
+
+cmd_up() {
+  if lab_ready && [ "${LAB_REPROVISION:-0}" != 1 ]; then
+    say "lab already up"
+    print_nodes
+    return 0
+  fi
+  cmd_image
+  if ! "$PODMAN" network exists "$LAB_NET"; then
+    "$PODMAN" network create --subnet "$LAB_SUBNET" --label "k8s-lab=$LAB_NAME" "$LAB_NET" >/dev/null
+  fi
+  local entry node addr
+  for entry in $LAB_NODES; do
+    node=${entry%%:*}; addr=${entry##*:}
+    if node_running "$node"; then
+      continue
+    elif "$PODMAN" container exists "$node"; then
+      "$PODMAN" start "$node" >/dev/null
+    else
+      say "starting $node ($addr)"
+      "$PODMAN" run -d --name "$node" --hostname "$node" \
+        --network "$LAB_NET" --ip "$addr" \
+        --systemd=always --label "k8s-lab=$LAB_NAME" \
+        "$IMAGE" /sbin/init >/dev/null
+    fi
+  done
+  for entry in $LAB_NODES; do wait_systemd "${entry%%:*}"; done
+  say "provisioning (lab/provision.yml)"
+  [ -x .venv/bin/ansible-playbook ] || die ".venv is missing: run bash scripts/setup.sh"
+  .venv/bin/ansible-playbook -i inventory/lab lab/provision.yml
+  say "lab up"
+  print_nodes
+}
+
+cmd_down() {
+  local ids
+  ids=$("$PODMAN" ps -aq --filter "label=k8s-lab=$LAB_NAME")
+  if [ -n "$ids" ]; then
+    # shellcheck disable=SC2086
+    "$PODMAN" rm -f -t 0 $ids >/dev/null
+  fi
+  if "$PODMAN" network exists "$LAB_NET"; then
+    "$PODMAN" network rm -f "$LAB_NET" >/dev/null
+  fi
+  rm -rf "$CACHE/pki/$LAB_NAME"
+  say "lab down"
+}
+
+cmd_status() {
+  local entry node
+  for entry in $LAB_NODES; do
+    node=${entry%%:*}
+    if node_running "$node"; then
+      printf '%-18s %-12s up\n' "$node" "${entry##*:}"
+      "$PODMAN" exec "$node" sh -c 'for f in /run/lab-kubelet/pods/*.json; do [ -e "$f" ] && python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(\"   pod %-24s %-9s%s %s\" % (d[\"name\"], d[\"state\"], \" (simulated)\" if d.get(\"simulated\") else \"\", d.get(\"reason\") or \"\"))" "$f"; done' || true
+    else
+      printf '%-18s %-12s down\n' "$node" "${entry##*:}"
+    fi
+  done
+}
+
+case ${1:-} in
+  image) cmd_image ;;
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  *) echo "usage: $0 image|up|down|status" >&2; exit 2 ;;
+esac
