@@ -40,12 +40,17 @@ class ReportError(Exception):
     """The node results cannot be assembled into a report."""
 
 
-def build_report(nodes, benchmark=DEFAULT_BENCHMARK):
-    """nodes: {host: {results: [...], node_roles: [...]} } (cis_node_facts results) -> the report dict."""
+def build_report(nodes, benchmark=DEFAULT_BENCHMARK, not_evaluated=None):
+    """nodes: {host: {results: [...], node_roles: [...]} } (cis_node_facts results) -> the report dict.
+
+    not_evaluated: hosts of the play that produced no results (unreachable or failed before the audit);
+    they are listed, never silently dropped.
+    """
     if benchmark not in BENCHMARKS:
         raise ReportError("unknown benchmark %r" % (benchmark,))
     if not isinstance(nodes, dict) or not nodes:
-        raise ReportError("no node results to report: run cis_node_facts on at least one node")
+        raise ReportError("no node results to report: run cis_node_facts on at least one node (not evaluated: %s)"
+                          % (", ".join(sorted(not_evaluated or [])) or "none"))
     table = controls(benchmark)
     out_nodes = {}
     failed = []
@@ -73,6 +78,7 @@ def build_report(nodes, benchmark=DEFAULT_BENCHMARK):
         "nodes": out_nodes,
         "totals": totals,
         "failed": failed,
+        "not_evaluated": sorted(set(not_evaluated or []) - set(out_nodes)),
     }
 
 
@@ -82,6 +88,8 @@ def summary_lines(report):
     for host, node in report["nodes"].items():
         counts = ", ".join("%s %d" % (s, node["summary"][s]) for s in STATUSES)
         lines.append("%s (%s): %s" % (host, ", ".join(node["node_roles"]), counts))
+    for host in report.get("not_evaluated", []):
+        lines.append("%s: NOT EVALUATED (unreachable or failed before the audit)" % host)
     for item in report["failed"]:
         lines.append("FAIL %s %s %s: observed %s; expected %s" % (
             item["node"], item["id"], item["title"], item["observed"] or "(nothing)", item["expected"]))
@@ -148,6 +156,8 @@ def render_markdown(report):
                 _md(f[k]) for k in ("node", "id", "title", "observed", "expected", "reason")))
     else:
         out.append("None.")
+    if report.get("not_evaluated"):
+        out += ["", "**Not evaluated** (unreachable or failed before the audit): " + ", ".join(report["not_evaluated"])]
     out += ["", "## All controls", "", "| id | title | " + " | ".join(hosts) + " |",
             "|---|---|" + "---|" * len(hosts)]
     for ctl, cells in _grid(report):
@@ -180,7 +190,11 @@ def render_html(report):
     for host, node in report["nodes"].items():
         parts.append("<tr><td>%s</td><td>%s</td>%s</tr>" % (_esc(host), _esc(", ".join(node["node_roles"])), "".join(
             '<td class="%s">%d</td>' % (s, node["summary"][s]) for s in STATUSES)))
-    parts.append("</table><h2>Controls by node</h2>")
+    parts.append("</table>")
+    if report.get("not_evaluated"):
+        parts.append("<p><b>Not evaluated</b> (unreachable or failed before the audit): %s</p>"
+                     % _esc(", ".join(report["not_evaluated"])))
+    parts.append("<h2>Controls by node</h2>")
     parts.append('<table class="grid"><tr><th>id</th><th>title</th>%s</tr>' % "".join(
         "<th>%s</th>" % _esc(h) for h in hosts))
     for ctl, cells in _grid(report):

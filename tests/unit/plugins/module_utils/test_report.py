@@ -152,3 +152,10 @@ def test_controls_doc_lists_every_control():
     for ctl in cis.CONTROLS:
         assert re.search(r"^\| %s \| " % re.escape(ctl["id"]), text, re.M), ctl["id"]
     assert "| 1.1.20 | " in text and "(1.10 differs)" in text
+
+
+def test_not_evaluated_nodes_are_listed():
+    report = rep.build_report({"cp1": node_result()}, not_evaluated=["cp2", "cp1"])
+    assert report["not_evaluated"] == ["cp2"]
+    assert "cp2: NOT EVALUATED" in "\n".join(rep.summary_lines(report))
+    assert "Not evaluated" in rep.render_markdown(report) and "cp2" in rep.render_html(report)
