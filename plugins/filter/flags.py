@@ -47,15 +47,19 @@ def k8s_static_pod_merge(contributions):
         raise AnsibleFilterError("k8s_hardening_static_pod_changes: %s" % exc)
 
 
-def k8s_config_checksum(stats):
+def k8s_config_checksum(stats, missing_ok=False):
     """One sha256 over files from ``ansible.builtin.stat`` results (a loop's ``results`` or a
-    list of ``stat`` dicts, with checksum_algorithm sha256). A missing file fails."""
+    list of ``stat`` dicts, with checksum_algorithm sha256). A missing file fails, unless
+    ``missing_ok`` (check mode: the file another role would write is not there yet)."""
     pairs = []
     for item in stats or []:
         stat = item.get("stat", item) if isinstance(item, dict) else None
         if not isinstance(stat, dict):
             raise AnsibleFilterError("k8s_config_checksum expects stat results, got %r" % (item,))
         path = stat.get("path") or (item.get("item") if isinstance(item, dict) else None)
+        if missing_ok and not stat.get("exists"):
+            pairs.append((str(path), "missing"))
+            continue
         if not stat.get("exists") or not stat.get("checksum"):
             raise AnsibleFilterError("k8s_config_checksum: %s does not exist or is not a readable file"
                                      % (path or item.get("item")))

@@ -72,6 +72,11 @@ def test_config_checksum_from_stat_results():
     assert one != ff.k8s_config_checksum(changed)
 
 
+def test_config_checksum_missing_ok():
+    results = [{"item": "/gone", "stat": {"exists": False}}]
+    assert len(ff.k8s_config_checksum(results, missing_ok=True)) == 64
+
+
 @pytest.mark.parametrize("results,fragment", [
     ([{"item": "/gone", "stat": {"exists": False}}], "/gone does not exist"),
     ([{"item": "/a", "stat": {"exists": True, "path": "/a", "checksum": "abc"}}], "checksum_algorithm: sha256"),

@@ -1,4 +1,10 @@
 """Unit tests for plugins/module_utils/_tls.py."""
+import shutil
+import socket
+import ssl
+import subprocess
+import time
+
 import pytest
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils import _tls as t
@@ -94,3 +100,54 @@ def test_tls_min_version_refuses(value, profile, fragment):
     with pytest.raises(t.TLSConfigError, match=fragment) as err:
         t.tls_min_version(value, "my_var", profile)
     assert "my_var" in str(err.value)
+
+
+ETCD = shutil.which("etcd")
+
+
+@pytest.mark.skipif(ETCD is None or shutil.which("openssl") is None, reason="etcd/openssl not installed")
+def test_real_etcd_accepts_the_etcd_profile_and_negotiates_it(tmp_path):
+    """Real etcd (Debian's 3.4) on 127.0.0.1 with the etcd-profile list: it starts, and a TLS 1.2
+    handshake offering only a CHACHA suite succeeds, while one offering only an unlisted CBC suite fails."""
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "k.pem", "-out", "c.pem",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-days", "1"],
+                   cwd=tmp_path, check=True, capture_output=True)
+    suites = t.cipher_suites_for(["ECDHE-RSA-AES128-GCM-SHA256", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"],
+                                 "etcd_cipher_suites", "etcd")
+    with socket.socket() as s1, socket.socket() as s2:
+        s1.bind(("127.0.0.1", 0))
+        s2.bind(("127.0.0.1", 0))
+        client_port, peer_port = s1.getsockname()[1], s2.getsockname()[1]
+    proc = subprocess.Popen(
+        [ETCD, "--data-dir", str(tmp_path / "data"), "--cert-file", "c.pem", "--key-file", "k.pem",
+         "--listen-client-urls", "https://127.0.0.1:%d" % client_port,
+         "--advertise-client-urls", "https://127.0.0.1:%d" % client_port,
+         "--listen-peer-urls", "http://127.0.0.1:%d" % peer_port,
+         "--initial-advertise-peer-urls", "http://127.0.0.1:%d" % peer_port,
+         "--initial-cluster", "default=http://127.0.0.1:%d" % peer_port,
+         "--cipher-suites", ",".join(suites)],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        def handshake(openssl_cipher):
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+            ctx.set_ciphers(openssl_cipher)
+            with socket.create_connection(("127.0.0.1", client_port), timeout=2) as sock:
+                with ctx.wrap_socket(sock) as tls:
+                    return tls.cipher()[0]
+        deadline = time.monotonic() + 15
+        while True:
+            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+            try:
+                assert handshake("ECDHE-RSA-CHACHA20-POLY1305") == "ECDHE-RSA-CHACHA20-POLY1305"
+                break
+            except (ConnectionRefusedError, ConnectionResetError):
+                assert time.monotonic() < deadline, "etcd did not listen"
+                time.sleep(0.2)
+        with pytest.raises(ssl.SSLError):
+            handshake("ECDHE-RSA-AES128-SHA")
+    finally:
+        proc.terminate()
+        proc.wait(10)
