@@ -14,6 +14,8 @@ __metaclass__ = type
 import re
 import shlex
 
+import yaml
+
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._manifest import (
     ManifestError,
     get_flags,
@@ -154,6 +156,17 @@ def _components(manifests):
     return found
 
 
+def _kubelet_client_ca(text):
+    """authentication.x509.clientCAFile of a KubeletConfiguration text, or None."""
+    try:
+        doc = yaml.safe_load(text or "") or {}
+    except yaml.YAMLError:
+        return None
+    if not isinstance(doc, dict):
+        return None
+    return ((doc.get("authentication") or {}).get("x509") or {}).get("clientCAFile")
+
+
 def build_node_info(manifests, kubelet_units, env_files, kubelet_config_text, kubelet_version_output,
                     hostname, paths, lab=False):
     """Assemble the node description.
@@ -203,6 +216,15 @@ def build_node_info(manifests, kubelet_units, env_files, kubelet_config_text, ku
     out_paths["kubelet_config"] = kubelet_config
     out_paths["kubelet_unit"] = kubelet_units[0][0] if kubelet_units else None
     out_paths["kubelet_dropins"] = [p for p, _ in kubelet_units[1:]]
+    kdir = out_paths.get("kubernetes_dir", "/etc/kubernetes")
+    out_paths.setdefault("super_admin_conf", kdir + "/super-admin.conf")
+    out_paths.setdefault("scheduler_conf", kdir + "/scheduler.conf")
+    out_paths.setdefault("controller_manager_conf", kdir + "/controller-manager.conf")
+    if etcd.get("data_dir"):
+        out_paths["etcd_data_dir"] = etcd["data_dir"]
+    client_ca = _kubelet_client_ca(kubelet_config_text)
+    if kflags.get("client-ca-file") or client_ca:
+        out_paths["kubelet_client_ca"] = kflags.get("client-ca-file") or client_ca
     return {
         "is_kubeadm_node": True,
         "node_roles": node_roles,

@@ -46,7 +46,8 @@ def _info(manifests, kubelet_conf=True, version_output=None, flags_env=None):
            "/etc/default/kubelet": None}
     units = [("/usr/lib/systemd/system/kubelet.service", UNIT),
              ("/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf", DROPIN)]
-    return _nodeinfo.build_node_info(manifests, units, env, "kind: KubeletConfiguration", version_output,
+    kubelet_config = "kind: KubeletConfiguration\nauthentication:\n  x509:\n    clientCAFile: /etc/kubernetes/pki/ca.crt\n"
+    return _nodeinfo.build_node_info(manifests, units, env, kubelet_config, version_output,
                                      "host-a", paths, lab=False)
 
 
@@ -90,6 +91,9 @@ def test_control_plane_node():
     assert info["etcd"]["servers"] == ["https://127.0.0.1:2379"]
     assert info["components"]["etcd"]["image_tag"] == "3.5.10-0"
     assert info["paths"]["kubelet_dropins"] == ["/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf"]
+    assert info["paths"]["etcd_data_dir"] == "/var/lib/etcd"
+    assert info["paths"]["kubelet_client_ca"] == "/etc/kubernetes/pki/ca.crt"
+    assert info["paths"]["scheduler_conf"] == "/etc/kubernetes/scheduler.conf"
 
 
 def test_worker_takes_version_from_kubelet():
