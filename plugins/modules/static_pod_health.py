@@ -17,7 +17,8 @@ description:
     waits until that file has C(manifest_sha256) equal to O(expected_sha256) and C(state: running).
     C(invalid) or C(crashloop) for that hash fails at once with the runner's reason."
   - "Real node: when C(crictl) is on the PATH, waits for a running container of the pod created
-    after the manifest's modification time; then polls the probe from the manifest
+    after the manifest's modification time; without crictl, for a process in /proc whose argv is
+    exactly the manifest's command, started after that time. Then it polls the probe from the manifest
     (readinessProbe, else startupProbe, else livenessProbe; scheme, host, port, path) until it
     answers 200. For C(kube-apiserver) it asks C(/readyz) and presents O(client_cert)/O(client_key),
     so it also works with C(--anonymous-auth=false)."
@@ -75,7 +76,7 @@ options:
     type: path
     default: /etc/kubernetes/pki/ca.crt
   crictl:
-    description: Name or path of crictl; skipped when not found.
+    description: Name or path of crictl; when not found, /proc is searched for the pod's process.
     type: str
     default: crictl
 """
@@ -156,6 +157,43 @@ def container_started(module, crictl, name, since):
     return False, "no running %s container newer than the manifest yet" % name
 
 
+def _boot_time():
+    with open("/proc/stat") as handle:
+        for line in handle:
+            if line.startswith("btime "):
+                return int(line.split()[1])
+    return 0
+
+
+def process_started(command, since):
+    """(ok, reason): a process whose argv is exactly the manifest's command,
+    started after ``since`` (1 s tolerance: /proc's boot time has whole seconds).
+    Containers' processes are visible in the node's /proc."""
+    wanted = [c.encode("utf-8") for c in command]
+    ticks = os.sysconf("SC_CLK_TCK")
+    boot = _boot_time()
+    older = False
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as handle:
+                argv = handle.read().rstrip(b"\0").split(b"\0")
+            if argv != wanted:
+                continue
+            with open("/proc/%s/stat" % pid) as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        started = boot + int(fields[19]) / ticks
+        if started >= since - 1.0:
+            return True, "process %s runs the manifest's command (started after the change)" % pid
+        older = True
+    if older:
+        return False, "only a process started before the manifest changed runs its command"
+    return False, "no process runs the manifest's command yet"
+
+
 def probe(target, params):
     """(ok, reason) for one HTTP(S) GET of the probe target."""
     url = "%s://%s:%s%s" % (target["scheme"].lower(), target["host"], target["port"], target["path"])
@@ -226,11 +264,15 @@ def main():
 
     since = os.stat(path).st_mtime
     crictl = module.get_bin_path(params["crictl"])
+    command = doc["spec"]["containers"][0]["command"]
     target = probe_target(doc, params["component"])
-    container_ok = crictl is None
+    container_ok = False
     while True:
         if not container_ok:
-            container_ok, reason = container_started(module, crictl, name, since)
+            if crictl:
+                container_ok, reason = container_started(module, crictl, name, since)
+            else:
+                container_ok, reason = process_started(command, since)
             state = "starting"
         if container_ok:
             if target is None:

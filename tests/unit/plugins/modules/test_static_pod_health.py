@@ -1,7 +1,8 @@
 """static_pod_health run for real: lab mode against a state dir, node mode against real local
 HTTP/HTTPS servers (kube-apiserver itself cannot run here; the servers stand in for its probe
-endpoint and are named as such). crictl is not installed on this host, so the container check is
-skipped by pointing `crictl` at a name that does not exist."""
+endpoint and are named as such). crictl is not installed on this host (`crictl` is pointed at a
+name that does not exist), so the module looks in /proc for a process running the manifest's
+command: the tests start a real stand-in process (`sleep <unique>`) as that command."""
 import hashlib
 import http.server
 import json
@@ -52,13 +53,13 @@ def test_lab_running_with_expected_hash(lab):
 
 def test_lab_waits_for_the_new_hash(lab):
     write_state(lab["state_dir"], "kube-apiserver", "0" * 64, "running")
-    timer = threading.Timer(1.0, write_state, (lab["state_dir"], "kube-apiserver", lab["sha"], "running"))
+    timer = threading.Timer(2.0, write_state, (lab["state_dir"], "kube-apiserver", lab["sha"], "running"))
     timer.start()
     try:
         rc, res = health(lab)
     finally:
         timer.cancel()
-    assert rc == 0 and res["elapsed"] >= 0.9
+    assert rc == 0 and res["elapsed"] >= 1.0  # the module itself needs < 1 s to start
 
 
 def test_lab_invalid_fails_fast_with_reason(lab):
@@ -106,7 +107,7 @@ def server():
         if context is not None:
             srv.socket = context.wrap_socket(srv.socket, server_side=True)
             srv.need_client_cert = True
-        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers.append(srv)
         return srv.server_address[1]
 
@@ -115,15 +116,32 @@ def server():
         srv.shutdown()
 
 
-def node_manifest(tmp_path, name, scheme, port):
+def node_manifest(tmp_path, name, scheme, port, start_process=True):
+    """The kubeadm manifest with its probes pointed at a local server and its command replaced by
+    a stand-in process the test starts after writing the manifest, as the kubelet would."""
     doc = yaml.safe_load(open(os.path.join(FIXTURES, name + ".yaml")))
     container = doc["spec"]["containers"][0]
+    container["command"] = ["sleep", "%d.%d" % (600 + os.getpid() % 100, port)]
     for key in ("readinessProbe", "startupProbe", "livenessProbe"):
         if key in container:
             container[key]["httpGet"].update(host="127.0.0.1", port=port, scheme=scheme)
     path = tmp_path / (name + ".yaml")
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    if start_process:
+        PROCS.append(subprocess.Popen(container["command"]))
     return str(path)
+
+
+PROCS = []
+
+
+@pytest.fixture(autouse=True)
+def _stop_standins():
+    yield
+    while PROCS:
+        proc = PROCS.pop()
+        proc.kill()
+        proc.wait()
 
 
 def node_args(tmp_path, manifest, component, **kw):
@@ -182,3 +200,25 @@ def test_node_apiserver_readyz_with_client_certificate(tmp_path, server, pki):
                                                         client_cert=str(pki / "missing.crt"),
                                                         ca_cert=str(pki / "ca.crt")), tmp_path)
     assert rc != 0 and "answered 401" in res["msg"]
+
+
+def test_node_waits_for_the_process_of_the_new_manifest(tmp_path, server):
+    port = server([200])
+    manifest = node_manifest(tmp_path, "kube-scheduler", "HTTP", port, start_process=False)
+    command = yaml.safe_load(open(manifest))["spec"]["containers"][0]["command"]
+    timer = threading.Timer(2.0, lambda: PROCS.append(subprocess.Popen(command)))
+    timer.start()
+    try:
+        rc, res = run_module("static_pod_health", node_args(tmp_path, manifest, "kube-scheduler"), tmp_path)
+    finally:
+        timer.cancel()
+    assert rc == 0 and res["elapsed"] >= 1.0, res  # the module itself needs < 1 s to start
+
+
+def test_node_refuses_a_process_older_than_the_manifest(tmp_path, server):
+    port = server([200])
+    manifest = node_manifest(tmp_path, "kube-scheduler", "HTTP", port)
+    time.sleep(2.2)
+    os.utime(manifest)  # the manifest changed after the process started: the old pod still runs
+    rc, res = run_module("static_pod_health", node_args(tmp_path, manifest, "kube-scheduler", timeout=1), tmp_path)
+    assert rc != 0 and "started before the manifest changed" in res["msg"]
