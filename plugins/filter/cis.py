@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to k8s_hardening.kubeadm
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Apache License 2.0 (see LICENSE)
 """Filters over the collection's CIS control table (plugins/module_utils/_cis.py).
 
 This file holds four filters; each has its DOCUMENTATION/EXAMPLES/RETURN in a sidecar file next to it

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to k8s_hardening.kubeadm
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Apache License 2.0 (see LICENSE)
 #
 # PRIVATE to the k8s_hardening.kubeadm collection: not a public API, may change
 # without notice. No Ansible import here; unit-tested with pytest.
@@ -1144,7 +1144,9 @@ def _evaluate_raw(ctl, node, expected):
         if obs["fields"].get("error") if obs.get("fields") else False:
             observed["error"] = obs["fields"]["error"]
         reasons = []
-        if letter == "fail":
+        if letter == "fail" and intent is None:
+            reasons.append("the kube-bench test fails")
+        elif letter == "fail":
             reasons.append("kube-bench letter fails" + (" (kube-bench reports it failed)" if intent == "pass" else ""))
         if intent == "fail":
             reasons.append("intent fails")

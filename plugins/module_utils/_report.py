@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to k8s_hardening.kubeadm
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Apache License 2.0 (see LICENSE)
 #
 # PRIVATE to the k8s_hardening.kubeadm collection: not a public API, may change
 # without notice. No Ansible import here; unit-tested with pytest.

@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: contributors to k8s_hardening.kubeadm
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Apache License 2.0 (see LICENSE)
 
 from __future__ import absolute_import, division, print_function
 
@@ -206,9 +206,12 @@ def observe(paths, node_roles=None, benchmark="cis-1.12"):
         paths["etcd_data_dir"] = host_path(etcd_flags["data-dir"], vols["etcd"])
     files = {}
     for cid, spec in file_targets(paths, benchmark).items():
-        entries = [_stat(p) for p in spec["paths"]]
-        for d in spec["dirs"]:
-            entries.extend(_stat(p) for p in _walk(d))
+        entries, seen = [], set()
+        for path in spec["paths"] + [p for d in spec["dirs"] for p in _walk(d)]:
+            real = os.path.realpath(path)      # /lib -> /usr/lib on merged-/usr systems: one file, once
+            if real not in seen:
+                seen.add(real)
+                entries.append(_stat(path))
         files[cid] = entries
     pki = paths["pki_dir"]
     etcd_ca = etcd_flags.get("trusted-ca-file")

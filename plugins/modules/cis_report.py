@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: contributors to k8s_hardening.kubeadm
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Apache License 2.0 (see LICENSE)
 
 from __future__ import absolute_import, division, print_function
 
@@ -75,7 +75,7 @@ summary_lines:
   type: list
   elements: str
   returned: always
-failed:
+failed_controls:
   description: The failed controls - node, id, title, observed, expected, reason.
   type: list
   elements: dict
@@ -170,7 +170,7 @@ def main():
             os.makedirs(module.params["dest"], 0o755)
         for path in changed_files:
             _write(module, path, files[path], module.params["mode"])
-    module.exit_json(changed=bool(changed_files), summary_lines=summary_lines(report), failed=report["failed"],
+    module.exit_json(changed=bool(changed_files), summary_lines=summary_lines(report), failed_controls=report["failed"],
                      totals=report["totals"], not_evaluated=report["not_evaluated"], files=sorted(files),
                      changed_files=changed_files, diff=diff)
 

@@ -168,3 +168,13 @@ def test_worker_and_bad_waiver(tmp_path, cas):
     (tmp_path / "mod").mkdir()
     rc, out = run_module("cis_node_facts", {"paths": paths, "waivers": {"1.2.99": "x"}}, tmp_path / "mod")
     assert rc != 0 and "k8s_hardening_waivers" in out["msg"]
+
+
+def test_same_file_through_a_symlinked_dir_counted_once(tmp_path, cas):
+    paths = make_node(str(tmp_path), cas)
+    real_dir = os.path.dirname(paths["kubelet_dropins"][0])
+    link_dir = os.path.join(str(tmp_path), "lib-dropins")
+    os.symlink(real_dir, link_dir)
+    paths["kubelet_dropins"] = paths["kubelet_dropins"] + [os.path.join(link_dir, "10-kubeadm.conf")]
+    obs = cis_node_facts.observe(paths)
+    assert [e["path"] for e in obs["files"]["4.1.1"]] == paths["kubelet_dropins"][:1]
