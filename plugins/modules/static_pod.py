@@ -176,6 +176,7 @@ import yaml
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
+from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._manifest import (
     ManifestError, apply, component_binary, dump, get_flags, load, sha256_hex)
@@ -308,6 +309,11 @@ def main():
         supports_check_mode=True,
     )
     replace = module.params["replace_lists"]
+    if isinstance(replace, str):
+        try:
+            replace = module.params["replace_lists"] = boolean(replace)
+        except TypeError:
+            replace = module.params["replace_lists"] = [n.strip() for n in replace.split(",") if n.strip()]
     if not isinstance(replace, (bool, list)):
         module.fail_json(msg="replace_lists must be a boolean or a list of flag names, got %r" % (replace,))
     module.exit_json(**run(module))

@@ -163,3 +163,16 @@ def test_anonymous_conflict_reads_authn_config(node, tmp_path):
     rc, res = run_module("static_pod", args(node, kubernetes_version="1.32.1",
                                             flags={"authentication-config": str(authn)}), node["tmp"])
     assert rc == 0 and res["changed"]
+
+
+@pytest.mark.parametrize("replace,expected", [
+    (False, "--enable-admission-plugins=NodeRestriction,EventRateLimit"),
+    ("yes", "--enable-admission-plugins=EventRateLimit"),
+    (["enable-admission-plugins"], "--enable-admission-plugins=EventRateLimit"),
+    ("disable-admission-plugins", "--enable-admission-plugins=NodeRestriction,EventRateLimit"),
+])
+def test_replace_lists(node, replace, expected):
+    rc, res = run_module("static_pod", args(node, flags={"enable-admission-plugins": ["EventRateLimit"]},
+                                            replace_lists=replace), node["tmp"])
+    assert rc == 0, res
+    assert expected in yaml.safe_load(read(node["path"]))["spec"]["containers"][0]["command"]
