@@ -6,6 +6,7 @@ VENV := $(CURDIR)/.venv
 export PATH := $(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export CONTAINERS_CONF := $(CURDIR)/lab/containers.conf
+export MOLECULE_PODMAN_EXECUTABLE := $(CURDIR)/lab/bin/podman
 export ANSIBLE_FORCE_COLOR ?= 0
 ARGS ?=
 STAGE = @printf '\n=== %s [%s]\n' "$(1)" "$$(date +%T)"

@@ -2,7 +2,7 @@
 # Run every Molecule scenario (molecule/*/molecule.yml), printing the time of each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CONTAINERS_CONF="$PWD/lab/containers.conf"
+export CONTAINERS_CONF="$PWD/lab/containers.conf" MOLECULE_PODMAN_EXECUTABLE="$PWD/lab/bin/podman"
 bash lab/lab.sh image
 status=0
 for scenario in $(ls -d molecule/*/ | xargs -n1 basename | sort); do
