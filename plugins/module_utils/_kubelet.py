@@ -204,7 +204,7 @@ def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def validate(doc, cipher_normalizer=None, settings_keys=None):
+def validate(doc, cipher_normalizer=None, settings_keys=None, path_exists=None):
     """Validate a (merged) KubeletConfiguration; return a list of error strings.
 
     cipher_normalizer(names, varname) -> list raises on bad names (the
@@ -270,6 +270,15 @@ def validate(doc, cipher_normalizer=None, settings_keys=None):
                 cipher_normalizer(suites, "tlsCipherSuites")
             except Exception as exc:  # the normalizer's own error names the cipher
                 errors.append(str(exc))
+
+    cert, key = doc.get("tlsCertFile"), doc.get("tlsPrivateKeyFile")
+    if bool(cert) != bool(key):
+        errors.append("tlsCertFile and tlsPrivateKeyFile must be set together")
+    if path_exists is not None:
+        for name, value in (("authentication.x509.clientCAFile", ca_file), ("tlsCertFile", cert),
+                            ("tlsPrivateKeyFile", key)):
+            if isinstance(value, str) and value and not path_exists(value):
+                errors.append("%s: %s does not exist on this node (the kubelet would not start)" % (name, value))
 
     gates = doc.get("featureGates")
     if gates is not None:

@@ -141,8 +141,10 @@ class ApiTarget(object):
 
     def __init__(self, kubeconfig, timeout):
         from kubernetes import client, config  # imported only when the API is used
-        config.load_kube_config(config_file=kubeconfig)
-        self.api = client.CoreV1Api()
+        cfg = client.Configuration()
+        config.load_kube_config(config_file=kubeconfig, client_configuration=cfg)
+        cfg.retries = 1  # a down API should fall back quickly, not after urllib3's default retries
+        self.api = client.CoreV1Api(client.ApiClient(cfg))
         self.timeout = timeout
 
     def read(self, name, key):

@@ -17,7 +17,8 @@ description:
     Keys it does not manage keep their values and their order; new keys are appended.
   - Validates the merged result before anything is written (ports, booleans, Go durations,
     C(streamingConnectionIdleTimeout) non-zero, C(eventRecordQPS) >= 0, C(podPidsLimit), C(authorization.mode),
-    C(tlsMinVersion), C(tlsCipherSuites) through the collection's TLS name table) and fails naming the key.
+    C(tlsMinVersion), C(tlsCipherSuites) through the collection's TLS name table, and that C(clientCAFile),
+    C(tlsCertFile), C(tlsPrivateKeyFile) exist on the node) and fails naming the key.
   - Compares parsed data, so comments or formatting never cause a rewrite; writes only on a semantic difference,
     atomically (temp file 0600 in the same directory, then rename), keeping a backup.
   - Enforces mode 0600 root:root (CIS 4.1.9, 4.1.10).
@@ -139,7 +140,8 @@ def run(module):
         module.fail_json(msg="%s: %s" % (path, exc))
     base = before if before else {"apiVersion": KUBELET_API_VERSION, "kind": KUBELET_KIND}
     after = deep_merge(base, settings)
-    errors = validate(after, cipher_normalizer=normalize_cipher_suites, settings_keys=settings.keys())
+    errors = validate(after, cipher_normalizer=normalize_cipher_suites, settings_keys=settings.keys(),
+                      path_exists=os.path.exists)
     if errors:
         module.fail_json(msg="invalid kubelet configuration for %s, nothing written: %s" % (path, "; ".join(errors)),
                          errors=errors)

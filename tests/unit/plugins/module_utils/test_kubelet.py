@@ -156,3 +156,12 @@ def test_dropin_flags_scan():
     args = k.dropin_flags(text)
     assert ("kubeconfig", "/etc/kubernetes/kubelet.conf") in args
     assert [f["flag"] for f in k.weak_flags(args)] == ["read-only-port"]
+
+
+def test_validate_files_the_kubelet_needs():
+    doc = k.load(_fixture("config.yaml"))
+    assert k.validate(doc, path_exists=lambda p: True) == []
+    errors = k.validate(doc, path_exists=lambda p: False)
+    assert errors == ["authentication.x509.clientCAFile: /etc/kubernetes/pki/ca.crt does not exist on this node "
+                      "(the kubelet would not start)"]
+    assert k.validate({"tlsCertFile": "/a.crt"}) == ["tlsCertFile and tlsPrivateKeyFile must be set together"]

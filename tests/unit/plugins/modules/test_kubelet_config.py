@@ -21,8 +21,12 @@ CIS = {
 
 
 def _copy(tmp_path, name):
+    """The reference file, its clientCAFile pointed at a real file in tmp_path (the module checks it exists)."""
     dest = tmp_path / name
     shutil.copy(os.path.join(FIXTURES, name), dest)
+    if name == "config.yaml":
+        (tmp_path / "ca.crt").write_text("not parsed\n")
+        dest.write_text(dest.read_text().replace("/etc/kubernetes/pki/ca.crt", str(tmp_path / "ca.crt")))
     os.chmod(dest, 0o644)
     return dest
 
@@ -83,7 +87,7 @@ def _assert_fails_untouched(tmp_path, settings, needle):
     rc, res = run_module("kubelet_config", {"path": str(conf), "settings": settings}, tmp_path)
     assert rc != 0 and res.get("failed") and needle in res["msg"], res
     assert conf.read_bytes() == before and stat.S_IMODE(conf.stat().st_mode) == 0o644
-    assert sorted(os.listdir(tmp_path)) == ["config.yaml", "kubelet_config-args.json"], "no backup, no temp file"
+    assert sorted(os.listdir(tmp_path)) == ["ca.crt", "config.yaml", "kubelet_config-args.json"], "no backup, no temp file"
 
 
 def test_bad_cipher_fails_byte_identical(tmp_path):
@@ -139,3 +143,8 @@ def test_flags_env_check_apply_idempotent(tmp_path):
 def test_flags_env_missing_file_is_not_an_error(tmp_path):
     rc, res = run_module("kubelet_flags", {"path": str(tmp_path / "none.env")}, tmp_path)
     assert rc == 0 and res["changed"] is False
+
+
+def test_missing_client_ca_fails_untouched(tmp_path):
+    _assert_fails_untouched(tmp_path, {"authentication": {"x509": {"clientCAFile": str(tmp_path / "nope.crt")}}},
+                            "nope.crt does not exist on this node")
