@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Cost of a no-op playbooks/harden.yml on an already hardened lab, against benchmarks/baseline.yml.
+
+Reports both wall-clock times, their ratio (a line `ratio: <number>`), the module invocations per node
+(counted by benchmarks/callback_plugins/count_invocations.py) and how the no-op time grows with the number
+of nodes (1, 2, 3 lab nodes via --limit) at the default forks. Not a test: it prints numbers.
+
+Environment: BENCH_INVENTORY (inventory/lab), BENCH_REPEAT (runs per measurement, median kept; 1),
+BENCH_SKIP_WARMUP=1 (do not run harden.yml once first), BENCH_EXTRA_ARGS (more ansible-playbook args).
+"""
+import json
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+INVENTORY = os.environ.get("BENCH_INVENTORY", os.path.join(ROOT, "inventory", "lab"))
+REPEAT = int(os.environ.get("BENCH_REPEAT", "1"))
+NODES = ["k8s-lab-cp1", "k8s-lab-cp2", "k8s-lab-worker1"]
+
+
+def run(playbook, limit=None):
+    """(seconds, counts per host, changed total) of one ansible-playbook run; exits on failure."""
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
+        counts_file = handle.name
+    env = dict(os.environ,
+               ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+               ANSIBLE_CALLBACK_PLUGINS=os.path.join(ROOT, "benchmarks", "callback_plugins"),
+               ANSIBLE_CALLBACKS_ENABLED="count_invocations",
+               COUNT_INVOCATIONS_FILE=counts_file,
+               PWD=ROOT)          # the report role writes to $PWD/reports by default
+    cmd = [os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", INVENTORY, playbook]
+    cmd += shlex.split(os.environ.get("BENCH_EXTRA_ARGS", ""))
+    if limit:
+        cmd += ["--limit", ",".join(limit)]
+    start = time.monotonic()
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.monotonic() - start
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-2000:])
+        sys.exit("benchmark run failed: %s" % " ".join(cmd))
+    with open(counts_file) as handle:
+        counts = json.load(handle)
+    os.unlink(counts_file)
+    return elapsed, counts, sum(c["changed"] for c in counts.values())
+
+
+def measure(playbook, limit=None):
+    runs = [run(playbook, limit) for _ in range(REPEAT)]
+    times = sorted(r[0] for r in runs)
+    return statistics.median(times), runs[-1][1], max(r[2] for r in runs)
+
+
+def main():
+    harden = os.path.join(ROOT, "playbooks", "harden.yml")
+    baseline = os.path.join(ROOT, "benchmarks", "baseline.yml")
+    if os.environ.get("BENCH_SKIP_WARMUP") != "1":
+        print("warm-up: one harden.yml run so the lab is hardened")
+        run(harden)
+    noop_time, noop_counts, noop_changed = measure(harden)
+    base_time, base_counts, _ = measure(baseline)
+    print("")
+    print("no-op harden.yml: %.1f s (median of %d), changed: %d" % (noop_time, REPEAT, noop_changed))
+    print("baseline (stat each managed file): %.1f s (median of %d)" % (base_time, REPEAT))
+    print("ratio: %.2f" % (noop_time / base_time))
+    if noop_changed:
+        print("WARNING: the no-op run changed %d things: the lab was not hardened, or a task is not idempotent"
+              % noop_changed)
+    print("")
+    print("| node | harden.yml invocations | baseline invocations |")
+    print("|---|---|---|")
+    for host in sorted(set(noop_counts) | set(base_counts)):
+        print("| %s | %d | %d |" % (host, noop_counts.get(host, {}).get("invocations", 0),
+                                   base_counts.get(host, {}).get("invocations", 0)))
+    print("")
+    print("no-op harden.yml by number of nodes (default forks):")
+    print("")
+    print("| nodes | seconds | seconds per node |")
+    print("|---|---|---|")
+    for n in range(1, len(NODES) + 1):
+        seconds = measure(harden, NODES[:n])[0]
+        print("| %d (%s) | %.1f | %.1f |" % (n, ", ".join(NODES[:n]), seconds, seconds / n))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
