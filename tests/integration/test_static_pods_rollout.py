@@ -7,6 +7,12 @@ honestly: it watches the manifests dir, and for every manifest whose bytes chang
 manifest carries the flag the test declares poisonous (POISON), the way a kubelet-started
 kube-apiserver would exit on a flag it refuses. Everything else is real: the role, the modules,
 the files, the backups and the rollback.
+
+The last test uses no fake at all: the lab's own kubelet stand-in (lab/files/lab-kubelet.py, in
+child-process mode) runs Debian's real etcd from a kubeadm-shaped manifest on 127.0.0.1 high ports;
+the role hardens etcd's cipher suites (checked with real TLS handshakes), and a change etcd really
+refuses (it crash-loops) is rolled back. (Conflicting contributions are covered by the unit tests of
+_manifest.merge_contributions and the k8s_static_pod_merge filter.)
 """
 import hashlib
 import json
@@ -117,7 +123,7 @@ def play(node, changes, check=False):
     extra = {
         "test_node": node["facts"], "test_changes": changes,
         "static_pods_state_dir": str(node["state_dir"]), "static_pods_backup_dir": str(node["backups"]),
-        "static_pods_health_timeout": 8, "static_pods_recovery_timeout": 8, "static_pods_health_delay": 0.1,
+        "static_pods_health_timeout": 30, "static_pods_recovery_timeout": 30, "static_pods_health_delay": 0.1,
         "ansible_python_interpreter": sys.executable,
     }
     extra_file = node["tmp"] / "extra.json"
@@ -204,18 +210,6 @@ def test_invalid_pod_is_rolled_back(node):
     assert states[-2:] == ["invalid", "running"]
 
 
-def test_conflicting_contributions_fail_before_anything_is_touched(node):
-    before = {c: read(node["manifests"] / (c + ".yaml")) for c in COMPONENTS}
-    changes = [{"source": "role_a", "component": "kube-scheduler", "flags": {"profiling": False}},
-               {"source": "role_b", "component": "kube-scheduler", "flags": {"profiling": True}}]
-    rc, changed, out = play(node, changes)
-    assert rc != 0
-    flat = " ".join(out.split()).replace("''", "'")  # the yaml callback folds and quotes
-    assert "conflict on flag profiling of kube-scheduler: role_a wants 'false', role_b wants 'true'" in flat
-    assert {c: read(node["manifests"] / (c + ".yaml")) for c in COMPONENTS} == before
-    assert not os.path.exists(node["backups"])
-
-
 def test_a_bad_change_to_a_later_component_stops_before_the_first_is_written(node):
     before = {c: read(node["manifests"] / (c + ".yaml")) for c in COMPONENTS}
     changes = [{"source": "role_a", "component": "kube-apiserver", "flags": {"profiling": False}},
@@ -224,3 +218,168 @@ def test_a_bad_change_to_a_later_component_stops_before_the_first_is_written(nod
     assert rc != 0
     assert "--tls-min-version must be one of" in " ".join(out.split())
     assert {c: read(node["manifests"] / (c + ".yaml")) for c in COMPONENTS} == before
+
+
+# ---------------------------------------------------------------------------------------------
+# The same role with the lab's own kubelet stand-in (lab/files/lab-kubelet.py, child-process mode)
+# running Debian's REAL etcd from a kubeadm-shaped manifest on 127.0.0.1 high ports.
+# ---------------------------------------------------------------------------------------------
+LAB_KUBELET = os.path.join(ROOT, "lab", "files", "lab-kubelet.py")
+ETCD = shutil.which("etcd")
+STRONG_RSA = ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"]
+
+
+def _free_ports(count):
+    import socket
+    socks = [socket.socket() for _ in range(count)]
+    try:
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def _openssl(cwd, *args):
+    subprocess.run(["openssl"] + list(args), cwd=cwd, check=True, capture_output=True)
+
+
+@pytest.fixture
+def real_etcd_node(tmp_path):
+    if ETCD is None or not os.path.isfile(LAB_KUBELET) or shutil.which("openssl") is None:
+        pytest.skip("needs etcd, openssl and lab/files/lab-kubelet.py")
+    pki = tmp_path / "pki" / "etcd"
+    pki.mkdir(parents=True)
+    (tmp_path / "san.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                                      "extendedKeyUsage=serverAuth,clientAuth\n")
+    _openssl(pki, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
+             "-subj", "/CN=etcd-ca", "-days", "1")
+    _openssl(pki, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+             "-subj", "/CN=lab-cp1")
+    _openssl(pki, "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+             "-out", "server.crt", "-days", "1", "-extfile", str(tmp_path / "san.cnf"))
+    client, peer, metrics = _free_ports(3)
+    manifests = tmp_path / "manifests"
+    manifests.mkdir()
+    data_dir = tmp_path / "etcd-data"
+    doc = yaml.safe_load(open(os.path.join(FIXTURES, "etcd.yaml")))
+    container = doc["spec"]["containers"][0]
+    certs = str(pki)
+    container["command"] = [
+        "etcd",
+        "--advertise-client-urls=https://127.0.0.1:%d" % client,
+        "--cert-file=%s/server.crt" % certs,
+        "--client-cert-auth=true",
+        "--data-dir=%s" % data_dir,
+        "--initial-advertise-peer-urls=https://127.0.0.1:%d" % peer,
+        "--initial-cluster=lab-cp1=https://127.0.0.1:%d" % peer,
+        "--key-file=%s/server.key" % certs,
+        "--listen-client-urls=https://127.0.0.1:%d" % client,
+        "--listen-metrics-urls=http://127.0.0.1:%d" % metrics,
+        "--listen-peer-urls=https://127.0.0.1:%d" % peer,
+        "--name=lab-cp1",
+        "--peer-cert-file=%s/server.crt" % certs,
+        "--peer-client-cert-auth=true",
+        "--peer-key-file=%s/server.key" % certs,
+        "--peer-trusted-ca-file=%s/ca.crt" % certs,
+        "--snapshot-count=10000",
+        "--trusted-ca-file=%s/ca.crt" % certs,
+    ]
+    for key in ("livenessProbe", "startupProbe"):
+        container[key]["httpGet"].update(port=metrics, path="/health")
+    container["volumeMounts"] = [{"mountPath": certs, "name": "etcd-certs"},
+                                 {"mountPath": str(data_dir), "name": "etcd-data"}]
+    doc["spec"]["volumes"] = [{"hostPath": {"path": certs, "type": "DirectoryOrCreate"}, "name": "etcd-certs"},
+                              {"hostPath": {"path": str(data_dir), "type": "DirectoryOrCreate"}, "name": "etcd-data"}]
+    manifest = manifests / "etcd.yaml"
+    manifest.write_text(yaml.safe_dump(doc, sort_keys=False, default_flow_style=False))
+    os.chmod(manifest, 0o600)
+    (tmp_path / "kubelet.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
+        "staticPodPath": str(manifests), "healthzPort": 0}))
+    state_dir = tmp_path / "pods"
+    env = dict(os.environ, LAB_KUBELET_SPAWN="direct", LAB_KUBELET_STATE_DIR=str(state_dir),
+               LAB_KUBELET_LOG_DIR=str(tmp_path / "logs"))
+    log = open(tmp_path / "lab-kubelet.log", "wb")
+    runner = subprocess.Popen([sys.executable, LAB_KUBELET, "--config=%s" % (tmp_path / "kubelet.yaml"),
+                               "--hostname-override=lab-cp1"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    facts = {
+        "is_kubeadm_node": True, "node_roles": ["control_plane"], "node_name": "lab-cp1",
+        "kubernetes_version": "1.28.7", "kubernetes_minor": 28, "lab": True,
+        "paths": {"manifests_dir": str(manifests), "pki_dir": str(tmp_path / "pki")},
+        "components": {"etcd": {"manifest": str(manifest)}},
+    }
+    (tmp_path / "play.yml").write_text(PLAYBOOK)
+    node = {"tmp": tmp_path, "manifest": manifest, "state_dir": state_dir, "facts": facts,
+            "backups": tmp_path / "backups", "client_port": client, "pki": pki}
+    try:
+        _wait_running(node, hashlib.sha256(manifest.read_bytes()).hexdigest())
+        yield node
+    finally:
+        runner.terminate()
+        runner.wait(20)
+        log.close()
+
+
+def _wait_running(node, sha, timeout=40):
+    deadline = time.monotonic() + timeout
+    state = {}
+    while time.monotonic() < deadline:
+        try:
+            state = json.loads((node["state_dir"] / "etcd.json").read_text())
+        except (OSError, ValueError):
+            state = {}
+        if state.get("manifest_sha256") == sha and state.get("state") == "running":
+            return state
+        time.sleep(0.2)
+    raise AssertionError("etcd not running under lab-kubelet: %s\n%s" % (
+        state, (node["tmp"] / "lab-kubelet.log").read_text()[-3000:]))
+
+
+def _negotiates(node, openssl_cipher):
+    """A real TLS 1.2 handshake with etcd's client port offering one suite (client cert presented)."""
+    import ssl
+    import socket
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(str(node["pki"] / "ca.crt"))
+    ctx.load_cert_chain(str(node["pki"] / "server.crt"), str(node["pki"] / "server.key"))
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_ciphers(openssl_cipher)
+    try:
+        with socket.create_connection(("127.0.0.1", node["client_port"]), timeout=3) as sock:
+            with ctx.wrap_socket(sock, server_hostname="127.0.0.1") as tls:
+                return tls.cipher()[0] == openssl_cipher
+    except ssl.SSLError:
+        return False
+
+
+def test_real_etcd_under_the_lab_runner(real_etcd_node):
+    node = real_etcd_node
+    original = read(node["manifest"])
+    assert _negotiates(node, "ECDHE-RSA-CHACHA20-POLY1305"), "etcd should start with Go's default suites"
+
+    ok = [{"source": "etcd", "component": "etcd", "flags": {"cipher-suites": STRONG_RSA}}]
+    rc, changed, out = play(node, ok)
+    assert rc == 0 and changed == 1, out
+    hardened = read(node["manifest"])
+    state = json.loads((node["state_dir"] / "etcd.json").read_text())
+    assert state["manifest_sha256"] == hashlib.sha256(hardened).hexdigest() and state["state"] == "running"
+    assert state["simulated"] is False, "the lab runner should run the real etcd binary"
+    # the real etcd process now runs the new flag: CHACHA is refused, AES-128-GCM negotiated
+    assert _negotiates(node, "ECDHE-RSA-AES128-GCM-SHA256")
+    assert not _negotiates(node, "ECDHE-RSA-CHACHA20-POLY1305")
+
+    # etcd refuses a list without an AES-128-GCM suite (HTTP/2 requires one) and exits:
+    # the role must notice the crash loop, put the previous manifest back and fail.
+    bad = [{"source": "etcd", "component": "etcd", "flags": {"cipher-suites": STRONG_RSA[1:]}}]
+    rc, changed, out = play(node, bad)
+    flat = " ".join(out.split())
+    assert rc != 0, out
+    assert "Node lab-cp1 (localhost): etcd did not become healthy" in flat
+    assert "--cipher-suites: %s -> %s" % (",".join(STRONG_RSA), STRONG_RSA[1]) in flat
+    assert "crashloop" in flat and "is healthy again" in flat
+    assert read(node["manifest"]) == hardened
+    _wait_running(node, hashlib.sha256(hardened).hexdigest(), timeout=5)
+    assert _negotiates(node, "ECDHE-RSA-AES128-GCM-SHA256")
+    assert original != hardened
