@@ -51,7 +51,7 @@ def _label_entries(entries):
     for e in entries:
         e2 = {"type": e["type"]}
         if e["type"] in KEYED_PROVIDERS:
-            e2["keys"] = [{"name": k["name"], "secret": None} for k in e["keys"]]
+            e2["keys"] = [{"name": k["name"]} for k in e["keys"]]
         elif e["type"] == "kms":
             e2["config"] = copy.deepcopy(e.get("config") or {})
         out.append(e2)

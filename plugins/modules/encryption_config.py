@@ -363,7 +363,7 @@ def main():
             provider=dict(type="str", default="secretbox", choices=["secretbox", "aescbc", "aesgcm", "kms", "identity"]),
             resources=dict(type="list", elements="str", default=["secrets"]),
             keep_identity=dict(type="bool", default=True),
-            keys=dict(type="list", elements="dict", no_log=True, default=[],
+            keys=dict(type="list", elements="dict", no_log=False, default=[],   # the secrets are no_log below
                       options=dict(name=dict(type="str", required=True), secret=dict(type="str", required=True, no_log=True))),
             kms=dict(type="dict"),
             rotate=dict(type="bool", default=False),

@@ -32,11 +32,16 @@ class FakeStore:
         self.objects = {}       # (resource, ns, name) -> object
         self.stored_with = {}   # (resource, ns, name) -> writer label
         self.writer = "identity"
+        self.writer_from = None      # a callable returning the writer label (e.g. read from an encryption config)
         self.conflict_once = set()   # names whose next PUT meets a concurrent update first
         self.delete_before_put = set()
         self.expire_token_once = False
         self.puts = 0
+        self.fail_puts = 0           # answer this many PUTs with 500 (an apiserver in trouble)
         self.lists = 0
+
+    def current_writer(self):
+        return self.writer_from() if self.writer_from else self.writer
 
     def next_rv(self):
         self.rv += 1
@@ -49,7 +54,7 @@ class FakeStore:
             if resource == "secrets":
                 obj["type"] = "Opaque"
             self.objects[(resource, ns, name)] = obj
-            self.stored_with[(resource, ns, name)] = self.writer
+            self.stored_with[(resource, ns, name)] = self.current_writer()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -143,8 +148,11 @@ class Handler(BaseHTTPRequestHandler):
             if name in st.conflict_once and key in st.objects:
                 st.conflict_once.discard(name)
                 st.objects[key]["metadata"]["resourceVersion"] = st.next_rv()   # someone else wrote it
-                st.stored_with[key] = st.writer
+                st.stored_with[key] = st.current_writer()
             current = st.objects.get(key)
+            if st.fail_puts > 0:
+                st.fail_puts -= 1
+                return self._status(500, "InternalError", "the fake was told to fail")
             if current is None:
                 return self._status(404, "NotFound", "%s %s not found" % (resource, name))
             if body.get("metadata", {}).get("resourceVersion") != current["metadata"]["resourceVersion"]:
@@ -158,7 +166,7 @@ class Handler(BaseHTTPRequestHandler):
             new.pop("apiVersion", None)
             new["metadata"] = dict(body["metadata"], resourceVersion=st.next_rv())
             st.objects[key] = new
-            st.stored_with[key] = st.writer
+            st.stored_with[key] = st.current_writer()
             return self._send(200, dict(new, kind=KINDS[resource], apiVersion="v1"))
 
 

@@ -120,3 +120,14 @@ def test_advance_only_when_every_node_holds_the_stage(tmp_path):
     rc, res = run_module("encryption_config", _args(tmp_path, state="advance", nodes={"cp1": text, "cp2": text},
                                                     states=[record, None]), tmp_path)
     assert rc == 0 and res["rotation_state"]["complete"] is True and res["stage"] == "add"
+
+
+def test_user_key_name_is_not_masked_but_secret_is(tmp_path):
+    args = _args(tmp_path, state="present", nodes={"cp1": ""}, provider="aescbc",
+                 keys=[{"name": "mine", "secret": K1}])
+    rc, res = run_module("encryption_config", args, tmp_path)
+    assert rc == 0, res
+    assert res["rotation_state"]["new"] == "aescbc:mine"
+    assert "VALUE_SPECIFIED_IN_NO_LOG" not in json.dumps([res["rotation_state"], res["summary"]])
+    assert K1 not in json.dumps(res)
+    assert _keys_in(args["path"]) == [K1]
