@@ -238,8 +238,8 @@ def main():
         argument_spec=dict(
             node=dict(type="str", default=""),
             node_ips=dict(type="list", elements="str", default=[]),
-            nodes=dict(type="list", elements="dict", default=[], no_log=True),
-            slurped=dict(type="list", elements="dict", no_log=True),
+            nodes=dict(type="list", elements="dict", default=[]),  # keys inside: callers use task no_log
+            slurped=dict(type="list", elements="dict"),
             validate_only=dict(type="bool", default=False),
             pki_dir=dict(type="path", default="/etc/kubernetes/pki"),
             controller_ca_dir=dict(type="path"),
