@@ -49,9 +49,11 @@ PLAYBOOK = """
     - name: Roll out
       ansible.builtin.include_role:
         name: k8s_hardening.kubeadm.static_pods
-    - name: The fact is cleared after applying
+    - name: The fact is cleared after applying, and the contributions recorded
       ansible.builtin.assert:
-        that: k8s_hardening_static_pod_changes == []
+        that:
+          - k8s_hardening_static_pod_changes == []
+          - k8s_hardening_static_pod_applied == test_changes
 """
 
 
