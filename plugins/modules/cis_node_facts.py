@@ -20,7 +20,7 @@ description:
     fingerprints of the etcd, cluster and front-proxy CAs; the providers of the apiserver's encryption config
     (never its keys).
   - Then evaluates every control of the chosen benchmark from the collection's CIS table (the same entries
-    the harden roles enforce): pass, fail, waived, not_applicable or manual, with observed and expected values,
+    the harden roles enforce) as pass, fail, waived, not_applicable or manual, with observed and expected values,
     and for 1.2.1, 1.2.28, 1.3.1, 2.7, 4.2.13 and 4.2.14 the kube-bench letter and the intent separately.
 options:
   paths:

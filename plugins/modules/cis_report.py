@@ -16,7 +16,7 @@ description:
   - Assembles the C(cis_node_facts) results of every node into one report and writes it to O(dest) as
     C(report.json), C(report.junit.xml), C(report.md) and C(report.html) (a node x control grid coloured by
     status, self-contained, no JavaScript).
-  - Meant to run once on the controller (C(delegate_to: localhost), C(run_once)). The output is deterministic
+  - Meant to run once on the controller (C(delegate_to=localhost), C(run_once)). The output is deterministic
     (no timestamps), so a file is rewritten only when the compliance state changed; each write is atomic.
   - Returns a one-line summary per node and the failed controls with observed and expected values.
 options:
