@@ -400,17 +400,20 @@ def _build_controls():
     # 4.1 worker node configuration files
     c += [
         _c("4.1.1", "Ensure that the kubelet service file permissions are set to 600 or more restrictive",
-           _file(["{kubelet_dropins}"]), _mode_rule("600"), remedy=_file_remedy(mode="0600"), enforced_by="kubelet",
-           missing="pass", note="kube-bench reads the 10-kubeadm.conf drop-in; every kubelet drop-in is checked."),
+           _file(["{kubelet_unit}", "{kubelet_dropins}"]), _mode_rule("600"), remedy=_file_remedy(mode="0600"),
+           enforced_by="kubelet", missing="pass",
+           note="kube-bench reads the 10-kubeadm.conf drop-in; the unit and every kubelet drop-in are checked."),
         _c("4.1.2", "Ensure that the kubelet service file ownership is set to root:root",
-           _file(["{kubelet_dropins}"]), _OWNER_ROOT, remedy=_file_remedy(owner="root", group="root"),
+           _file(["{kubelet_unit}", "{kubelet_dropins}"]), _OWNER_ROOT, remedy=_file_remedy(owner="root", group="root"),
            enforced_by="kubelet", missing="pass"),
         _c("4.1.3", "If proxy kubeconfig file exists ensure permissions are set to 600 or more restrictive",
            _file(["{proxy_kubeconfig}"]), _mode_rule("600"), scored=False, automated=False, missing="not_applicable",
-           note="kubeadm runs kube-proxy as a DaemonSet with its kubeconfig in a ConfigMap; no file on the node."),
+           remedy=_file_remedy(mode="0600"), enforced_by="kubelet",
+           note="kubeadm runs kube-proxy as a DaemonSet with its kubeconfig in a ConfigMap; a file is fixed if present."),
         _c("4.1.4", "If proxy kubeconfig file exists ensure ownership is set to root:root",
            _file(["{proxy_kubeconfig}"]), _OWNER_ROOT, scored=False, automated=False, missing="not_applicable",
-           note="kubeadm runs kube-proxy as a DaemonSet with its kubeconfig in a ConfigMap; no file on the node."),
+           remedy=_file_remedy(owner="root", group="root"), enforced_by="kubelet",
+           note="kubeadm runs kube-proxy as a DaemonSet with its kubeconfig in a ConfigMap; a file is fixed if present."),
         _c("4.1.5", "Ensure that the --kubeconfig kubelet.conf file permissions are set to 600 or more restrictive",
            _file(["{kubelet_kubeconfig}"]), _mode_rule("600"), remedy=_file_remedy(mode="0600"), enforced_by="kubelet"),
         _c("4.1.6", "Ensure that the --kubeconfig kubelet.conf file ownership is set to root:root",
@@ -521,7 +524,7 @@ _CP_FILES = "control_plane_file_permissions_enabled"
 _KUBELET_FILES = "kubelet_file_permissions_enabled"
 VARIABLES = dict(
     [(cid, [_CP_FILES]) for cid in ["1.1.%d" % i for i in list(range(1, 9)) + list(range(13, 22))]]
-    + [(cid, [_KUBELET_FILES]) for cid in ("4.1.1", "4.1.2", "4.1.5", "4.1.6", "4.1.7", "4.1.8", "4.1.9", "4.1.10")]
+    + [(cid, [_KUBELET_FILES]) for cid in ["4.1.%d" % i for i in range(1, 11)]]
     + [(cid, ["etcd role (docs/etcd.md)"]) for cid in ("1.1.11", "1.1.12", "2.2", "2.3", "2.5", "2.6", "2.7")]
     + [(cid, ["control_plane_profiling"]) for cid in ("1.2.15", "1.3.2", "1.4.1")]
     + [(cid, ["control_plane_audit_enabled", "control_plane_audit_log_dir", "control_plane_audit_log_file"])

@@ -199,6 +199,8 @@ def observe(paths, node_roles=None, benchmark="cis-1.12"):
     kubelet, unit_texts, client_ca = _kubelet(paths)
     paths["kubelet_config"] = kubelet["config_path"]
     paths["kubelet_dropins"] = kubelet["dropins"]
+    if kubelet["unit"]:
+        paths["kubelet_unit"] = kubelet["unit"]
     if client_ca:
         paths["kubelet_client_ca"] = client_ca
     etcd_flags = comps["etcd"].get("flags") or {}

@@ -177,4 +177,4 @@ def test_same_file_through_a_symlinked_dir_counted_once(tmp_path, cas):
     os.symlink(real_dir, link_dir)
     paths["kubelet_dropins"] = paths["kubelet_dropins"] + [os.path.join(link_dir, "10-kubeadm.conf")]
     obs = cis_node_facts.observe(paths)
-    assert [e["path"] for e in obs["files"]["4.1.1"]] == paths["kubelet_dropins"][:1]
+    assert [e["path"] for e in obs["files"]["4.1.1"]] == [paths["kubelet_unit"], paths["kubelet_dropins"][0]]
