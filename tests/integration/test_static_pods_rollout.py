@@ -43,17 +43,21 @@ PLAYBOOK = """
       ansible.builtin.set_fact:
         k8s_hardening_node: "{{ test_node }}"
         cacheable: true
+      tags: [always]
     - name: Contributions from the test
       ansible.builtin.set_fact:
         k8s_hardening_static_pod_changes: "{{ test_changes }}"
+      tags: [always]
     - name: Roll out
       ansible.builtin.include_role:
         name: k8s_hardening.kubeadm.static_pods
-    - name: The fact is cleared after applying, and the contributions recorded
+      tags: [always]
+    - name: The fact is cleared after applying, and the applied contributions recorded
       ansible.builtin.assert:
         that:
           - k8s_hardening_static_pod_changes == []
-          - k8s_hardening_static_pod_applied == test_changes
+          - k8s_hardening_static_pod_applied == (test_expect_applied | default(test_changes))
+      tags: [always]
 """
 
 
@@ -121,7 +125,7 @@ def node(tmp_path):
     runner.join(2)
 
 
-def play(node, changes, check=False):
+def play(node, changes, check=False, cli=(), expect_applied=None):
     extra = {
         "test_node": node["facts"], "test_changes": changes,
         "static_pods_state_dir": str(node["state_dir"]), "static_pods_backup_dir": str(node["backups"]),
@@ -131,8 +135,12 @@ def play(node, changes, check=False):
     extra_file = node["tmp"] / "extra.json"
     extra_file.write_text(json.dumps(extra))
     cmd = [PLAYBOOK_BIN, "-i", "localhost,", str(node["tmp"] / "play.yml"), "-e", "@%s" % extra_file]
+    if expect_applied is not None:
+        extra["test_expect_applied"] = expect_applied
+        extra_file.write_text(json.dumps(extra))
     if check:
         cmd.append("--check")
+    cmd.extend(cli)
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_FORCE_COLOR="0", ANSIBLE_STDOUT_CALLBACK="default")
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
@@ -210,6 +218,18 @@ def test_invalid_pod_is_rolled_back(node):
     assert os.stat(api).st_mode & 0o777 == 0o600
     states = [st for pod, _, st in node["runner"].starts if pod == "kube-apiserver"]
     assert states[-2:] == ["invalid", "running"]
+
+
+def test_runs_under_any_tags_and_skips_one_component_by_tag(node):
+    """Included from a role run with --tags control_plane, the rollout must still happen;
+    --skip-tags static_pods_kube_scheduler leaves the scheduler alone and unrecorded."""
+    scheduler = read(node["manifests"] / "kube-scheduler.yaml")
+    changes = changes_for(node)
+    rc, changed, out = play(node, changes, cli=["--tags", "control_plane", "--skip-tags", "static_pods_kube_scheduler"],
+                            expect_applied=[c for c in changes if c["component"] != "kube-scheduler"])
+    assert rc == 0 and changed == 1, out
+    assert "--profiling=false" in read(node["manifests"] / "kube-apiserver.yaml").decode()
+    assert read(node["manifests"] / "kube-scheduler.yaml") == scheduler
 
 
 def test_a_bad_change_to_a_later_component_stops_before_the_first_is_written(node):
