@@ -319,3 +319,45 @@ def test_probe_target_named_port_and_none():
     for key in ("startupProbe", "livenessProbe", "readinessProbe"):
         c.pop(key, None)
     assert m.probe_target(d) is None
+
+
+@pytest.mark.parametrize("arg,expected", [
+    ("--profiling=false", ("profiling", "false")),
+    ("--v", ("v", None)),
+    ("-v=2", ("v", "2")),
+    ("--feature-gates=A=true,B=false", ("feature-gates", "A=true,B=false")),
+    ("--empty=", ("empty", "")),
+    ("kube-apiserver", (None, None)),
+    ("-", (None, None)),
+    ("--", (None, None)),
+])
+def test_parse_flag(arg, expected):
+    assert m.parse_flag(arg) == expected
+
+
+@pytest.mark.parametrize("name,value,expected", [
+    ("v", None, "--v"), ("profiling", "false", "--profiling=false"), ("empty", "", "--empty="),
+])
+def test_format_flag_inverts_parse_flag(name, value, expected):
+    assert m.format_flag(name, value) == expected
+    assert m.parse_flag(expected) == (name, value)
+
+
+@pytest.mark.parametrize("value,as_list,as_map", [
+    (None, [], {}),
+    ("", [], {}),
+    ("A, B,,C", ["A", "B", "C"], {"A": None, "B": None, "C": None}),
+    ("A=true,B=false", ["A=true", "B=false"], {"A": "true", "B": "false"}),
+])
+def test_split_list_and_map(value, as_list, as_map):
+    assert m.split_list(value) == as_list
+    assert m.split_map(value) == as_map
+
+
+def test_checksum_of_digests_matches_contents():
+    assert m.checksum_of_digests([("/a", m.sha256_hex(b"x"))]) == m.checksum_of_contents([("/a", b"x")])
+    assert m.checksum_of_digests([("/a", m.sha256_hex(b"x").upper())]) == m.checksum_of_contents([("/a", b"x")])
+
+
+def test_flags_from_command_skips_binary_and_positional():
+    assert m.flags_from_command(["etcd", "--name=a", "positional", "--x"]) == {"name": "a", "x": None}
