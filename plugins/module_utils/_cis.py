@@ -1053,6 +1053,8 @@ def _flat_obs(ctl, node):
     ttype = _type_of(ctl)
     if ttype == "kubelet":
         kub = node.get("kubelet") or {}
+        if kub.get("error"):
+            return {"error": kub["error"]}, None
         return {"flags": kub.get("flags") or {}, "config": kub.get("config")}, None
     component = ctl["target"].get("component")
     comps = node.get("components") or {}
@@ -1135,30 +1137,34 @@ def _evaluate_raw(ctl, node, expected):
             shown = dict((("--" + f), (obs["flags"].get(f) if f in obs["flags"] else "(unset)"))
                          for f in ctl["target"].get("flags", []))
             return _result("manual", _fmt(shown) or None, expected, ctl["note"])
-        ok, observed = run_test(ctl["test"], obs)
-        letter = "pass" if ok else "fail"
-        intent = None
-        if ctl.get("intent"):
-            iok, iobserved = run_test(ctl["intent"], obs)
-            intent = "pass" if iok else "fail"
-            for key, value in iobserved.items():
-                observed.setdefault(key, value)
-            ok = iok      # where the table has an intent, it decides; the letter is reported beside it
-        if obs["fields"].get("error") if obs.get("fields") else False:
-            observed["error"] = obs["fields"]["error"]
-        reasons = []
-        if letter == "fail" and intent is None:
-            reasons.append("the kube-bench test fails")
-        elif letter == "fail":
-            reasons.append("kube-bench letter fails" + (" (kube-bench reports it failed)" if intent == "pass" else ""))
-        if intent == "fail":
-            reasons.append("intent fails")
-        res = _result("pass" if ok else "fail", _fmt(observed), expected, "; ".join(reasons),
-                      letter=letter, intent=intent)
+        res = _evaluate_test(ctl, obs, expected)
     if res["status"] == "fail" and not ctl["scored"] and ctl["action"] != "enforce":
         res["status"] = "manual"
         res["reason"] = ("kube-bench WARN (Manual control): " + res["reason"]).rstrip(": ")
     return res
+
+
+def _evaluate_test(ctl, obs, expected):
+    """The kube-bench test (letter) and, where the table has one, the intent test, on a flat observation."""
+    ok, observed = run_test(ctl["test"], obs)
+    letter = "pass" if ok else "fail"
+    intent = None
+    if ctl.get("intent"):
+        iok, iobserved = run_test(ctl["intent"], obs)
+        intent = "pass" if iok else "fail"
+        for key, value in iobserved.items():
+            observed.setdefault(key, value)
+        ok = iok      # where the table has an intent, it decides; the letter is reported beside it
+    if (obs.get("fields") or {}).get("error"):
+        observed["error"] = obs["fields"]["error"]
+    reasons = []
+    if letter == "fail" and intent is None:
+        reasons.append("the kube-bench test fails")
+    elif letter == "fail":
+        reasons.append("kube-bench letter fails" + (" (kube-bench reports it failed)" if intent == "pass" else ""))
+    if intent == "fail":
+        reasons.append("intent fails")
+    return _result("pass" if ok else "fail", _fmt(observed), expected, "; ".join(reasons), letter=letter, intent=intent)
 
 
 def _fmt(observed):

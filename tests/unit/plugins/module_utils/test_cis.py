@@ -666,3 +666,10 @@ def test_systemd_property():
     assert cis.systemd_property([unit], "IPAddressDeny") == "any"
     assert cis.systemd_property([unit, dropin], "IPAddressDeny") == "10.0.0.0/8"
     assert cis.systemd_property(["[Service]\n"], "IPAddressDeny") is None
+
+
+def test_unreadable_kubelet_config_fails_kubelet_controls():
+    node = kubeadm_node()
+    node["kubelet"]["error"] = "invalid YAML in /var/lib/kubelet/config.yaml: ..."
+    res = status_of(node, "4.2.1")
+    assert res["status"] == "fail" and "invalid YAML" in res["reason"]
