@@ -76,7 +76,8 @@ options:
     type: path
     default: /etc/kubernetes/pki/ca.crt
   crictl:
-    description: Name or path of crictl; when not found, /proc is searched for the pod's process.
+    description: Name or path of crictl; when not found or when C(crictl ps) fails, /proc is searched
+      for the pod's process.
     type: str
     default: crictl
 """
@@ -271,6 +272,10 @@ def main():
         if not container_ok:
             if crictl:
                 container_ok, reason = container_started(module, crictl, name, since)
+                if not container_ok and reason.startswith("crictl ps"):
+                    # crictl present but not usable here (no runtime endpoint): use /proc
+                    proc_ok, proc_reason = process_started(command, since)
+                    container_ok, reason = proc_ok, "%s; %s" % (reason, proc_reason)
             else:
                 container_ok, reason = process_started(command, since)
             state = "starting"

@@ -222,3 +222,34 @@ def test_node_refuses_a_process_older_than_the_manifest(tmp_path, server):
     os.utime(manifest)  # the manifest changed after the process started: the old pod still runs
     rc, res = run_module("static_pod_health", node_args(tmp_path, manifest, "kube-scheduler", timeout=1), tmp_path)
     assert rc != 0 and "started before the manifest changed" in res["msg"]
+
+
+def test_node_unusable_crictl_falls_back_to_proc(tmp_path, server):
+    """A crictl that cannot reach a runtime (here: a script that fails like it) must not block the check."""
+    fake = tmp_path / "crictl-without-runtime"
+    fake.write_text("#!/bin/sh\necho 'failed to connect: connection error' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    port = server([200])
+    manifest = node_manifest(tmp_path, "kube-scheduler", "HTTP", port)
+    rc, res = run_module("static_pod_health", node_args(tmp_path, manifest, "kube-scheduler", crictl=str(fake)),
+                         tmp_path)
+    assert rc == 0 and res["state"] == "running", res
+
+
+@pytest.mark.parametrize("age,ok", [(0, True), (60, False)])
+def test_node_crictl_container_must_be_newer_than_the_manifest(tmp_path, server, age, ok):
+    """A FAKE crictl (a script printing `crictl ps -o json` output) reports one running container
+    created `age` seconds before now; only one created after the manifest change counts."""
+    port = server([200])
+    manifest = node_manifest(tmp_path, "kube-scheduler", "HTTP", port, start_process=False)
+    created = int((time.time() - age) * 1e9)
+    fake = tmp_path / "fake-crictl"
+    fake.write_text("#!/bin/sh\necho '%s'\n" % json.dumps(
+        {"containers": [{"id": "0123456789abcdef", "createdAt": str(created), "state": "CONTAINER_RUNNING"}]}))
+    fake.chmod(0o755)
+    rc, res = run_module("static_pod_health", node_args(tmp_path, manifest, "kube-scheduler", crictl=str(fake),
+                                                        timeout=1), tmp_path)
+    if ok:
+        assert rc == 0 and "answered 200" in res["reason"], res
+    else:
+        assert rc != 0 and "no running kube-scheduler container newer than the manifest" in res["msg"]
