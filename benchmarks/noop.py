@@ -6,7 +6,10 @@ Reports both wall-clock times, their ratio (a line `ratio: <number>`), the modul
 of nodes (1, 2, 3 lab nodes via --limit) at the default forks. Not a test: it prints numbers.
 
 Environment: BENCH_INVENTORY (inventory/lab), BENCH_REPEAT (runs per measurement, median kept; 1),
-BENCH_SKIP_WARMUP=1 (do not run harden.yml once first), BENCH_EXTRA_ARGS (more ansible-playbook args).
+BENCH_SKIP_WARMUP=1 (do not run harden.yml once first), BENCH_SKIP_SCALING=1 (no 1/2/3-node table),
+BENCH_TIMEOUT (seconds per ansible-playbook run; 3600), BENCH_EXTRA_ARGS (more ansible-playbook args).
+Each harden.yml run goes through podman exec on the lab: expect minutes per run, more when other jobs
+use the lab at the same time (the numbers are then inflated for both playbooks alike).
 """
 import json
 import os
@@ -38,7 +41,11 @@ def run(playbook, limit=None):
     if limit:
         cmd += ["--limit", ",".join(limit)]
     start = time.monotonic()
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    try:
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+                              timeout=int(os.environ.get("BENCH_TIMEOUT", "3600")))
+    except subprocess.TimeoutExpired:
+        sys.exit("benchmark run timed out: %s" % " ".join(cmd))
     elapsed = time.monotonic() - start
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-2000:])
@@ -76,6 +83,8 @@ def main():
     for host in sorted(set(noop_counts) | set(base_counts)):
         print("| %s | %d | %d |" % (host, noop_counts.get(host, {}).get("invocations", 0),
                                    base_counts.get(host, {}).get("invocations", 0)))
+    if os.environ.get("BENCH_SKIP_SCALING") == "1":
+        return 0
     print("")
     print("no-op harden.yml by number of nodes (default forks):")
     print("")
