@@ -16,9 +16,9 @@ description:
   - C(kubeadm upgrade) regenerates the static pod manifests from the C(ClusterConfiguration) in the
     C(kube-system/kubeadm-config) ConfigMap and C(/var/lib/kubelet/config.yaml) from the C(kube-system/kubelet-config)
     ConfigMap. This module writes the collection's settings there, so an upgrade keeps them.
-  - O(config=cluster) merges static pod contributions (the format of the C(static_pods) role: C(flags),
+  - O(config=cluster) merges static pod contributions (the format of the C(static_pods) role with C(flags),
     C(absent_flags), C(list_remove), C(volumes)) into C(apiServer), C(controllerManager), C(scheduler) and
-    C(etcd.local) C(extraArgs)/C(extraVolumes), in the shape of the document's version (v1beta3: map; v1beta4: list of name/value).
+    C(etcd.local) C(extraArgs)/C(extraVolumes), in the shape of the document's version (a map in v1beta3, a list of name/value in v1beta4).
   - O(config=kubelet) deep-merges O(settings) into the C(KubeletConfiguration).
   - Through the API (the C(kubernetes) Python client with O(kubeconfig), normally C(/etc/kubernetes/admin.conf)) when it
     answers; otherwise, or with O(target=file), on the file O(dest) (read from O(src) when given, else O(dest)), which then

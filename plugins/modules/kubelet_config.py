@@ -29,7 +29,7 @@ options:
     required: true
   settings:
     description:
-      - Keys to set, nested like the file (C(authentication.anonymous.enabled) is C({authentication: {anonymous: {enabled: false}}})).
+      - Keys to set, nested like the file; C(authentication.anonymous.enabled) is given as C(authentication.anonymous.enabled=false) nested three levels deep.
       - A value of V(null) removes the key.
       - C(tlsCipherSuites) given in OpenSSL spelling are written as the Go names the kubelet accepts.
     type: dict

@@ -21,7 +21,7 @@ description:
     C(--rotate-certificates=false), C(RotateKubeletServerCertificate=false) in C(--feature-gates),
     any C(--tls-cipher-suites), a TLS 1.0/1.1 C(--tls-min-version), C(--protect-kernel-defaults=false),
     C(--seccomp-default=false)) plus O(remove_flags), and writes the file back atomically with a backup.
-  - C(--hostname-override) (CIS 4.2.7) is only reported unless O(remove_hostname_override): removing it
+  - C(--hostname-override) (CIS 4.2.7) is only reported unless O(remove_hostname_override), because removing it
     changes the node's name when the host name differs, and the node would register as a new node.
   - Files in O(scan_files) (the kubelet unit and its drop-ins) are only read; weak flags there are reported.
 options:
