@@ -13,7 +13,7 @@ module: etcd_pki
 short_description: Decide the etcd CA, the CA-rotation step and the etcd certificates of one node
 version_added: 0.1.0
 description:
-  - Runs on the controller (C(delegate_to: localhost)), where C(cryptography) is installed; the node needs
+  - Runs on the controller (C(delegate_to=localhost)), where C(cryptography) is installed; the node needs
     no Python crypto library. The role reads the node files with M(ansible.builtin.slurp) and writes what
     this module returns with M(ansible.builtin.copy), under C(no_log).
   - Chooses the etcd CA every control-plane node must trust (the operator's CA in O(controller_ca_dir),

@@ -13,7 +13,7 @@ module: k8s_certificates
 short_description: Report the expiry and chain of every Kubernetes and etcd certificate of a node
 version_added: 0.1.0
 description:
-  - Read-only. Runs on the controller (C(delegate_to: localhost)), where C(cryptography) is installed, over
+  - Read-only. Runs on the controller (C(delegate_to=localhost)), where C(cryptography) is installed, over
     the C(results) of an M(ansible.builtin.slurp) loop of the node's certificate files, kubeconfigs (their
     embedded client certificate) and PEM bundles such as C(kubelet-client-current.pem).
   - For each certificate, reports subject, issuer, expiry, days left, validity, which of the given CAs it
