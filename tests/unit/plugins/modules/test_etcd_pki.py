@@ -32,11 +32,13 @@ class FakeModule:
 OPTIONS = {"etcd_cert_renew_days": 30, "etcd_cert_max_validity_days": 365, "etcd_cert_validity_days": 365,
            "etcd_ca_validity_days": 3650, "etcd_cipher_suites": list(_etcd.DEFAULT_CIPHER_SUITES),
            "etcd_tls_min_version": "VersionTLS12", "etcd_version": "registry.k8s.io/etcd:3.5.10-0",
-           "current_flags": {"listen-metrics-urls": "http://127.0.0.1:2381"}}
+           "current_flags": {"listen-metrics-urls": "http://127.0.0.1:2381"},
+           # ECDSA keeps the tests fast; test_single_node_on_cluster_ca_gets_dedicated_ca uses RSA
+           "etcd_key_type": "ecdsa", "etcd_key_size": 256}
 
 
 def _pair(cn, days=3650, now=None):
-    key = _pki.generate_private_key()
+    key = _pki.generate_private_key("ecdsa", 256)
     return _pki.cert_to_pem(_pki.issue_ca(cn, key, days, now=now)), _pki.key_to_pem(key)
 
 
@@ -51,7 +53,7 @@ def _node_trusting_cluster_ca(cluster):
     profiles = _pki.kubeadm_profiles("cp1", ["10.0.0.10"])
     leaves, keys = {}, {}
     for name in _etcd.ETCD_LEAVES:
-        k = _pki.generate_private_key()
+        k = _pki.generate_private_key("ecdsa", 256)
         leaves[name] = _pki.cert_to_pem(_pki.issue_leaf(ca_pem, ca_key, profiles[name], k))
         keys[name] = _pki.key_to_pem(k)
     return {"name": "cp1", "etcd_ca_cert": ca_pem, "etcd_ca_key": ca_key, "cluster_ca_cert": ca_pem,
@@ -64,7 +66,9 @@ def _params(node, **kw):
 
 
 def test_single_node_on_cluster_ca_gets_dedicated_ca(cluster):
-    changed, plan = etcd_pki.run(FakeModule(_params(_node_trusting_cluster_ca(cluster))))
+    params = _params(_node_trusting_cluster_ca(cluster))
+    params["options"].update(etcd_key_type="rsa", etcd_key_size=2048)
+    changed, plan = etcd_pki.run(FakeModule(params))
     assert not changed   # nothing written on the controller: the key stays on the nodes
     assert plan["ca"]["created"] and "not a unique CA" in plan["ca"]["findings"][0]
     assert plan["step"] == {"phase": "finalize", "trust": "ca", "reissue": True}
@@ -82,6 +86,7 @@ def test_single_node_on_cluster_ca_gets_dedicated_ca(cluster):
     assert plan["etcd_flags"]["trusted-ca-file"] == "/etc/kubernetes/pki/etcd/ca.crt"
     assert plan["etcd_flags"]["tls-min-version"] == "TLS1.2"
     assert plan["apiserver_flags"]["etcd-cafile"] == "/etc/kubernetes/pki/etcd/ca.crt"
+    assert _pki.cert_info(ca)["key_type"] == "rsa" and _pki.cert_info(ca)["key_size"] == 2048
 
 
 def test_second_run_is_a_no_op(cluster):
