@@ -9,17 +9,28 @@
 #
 # Environment: LAB_REPROVISION=1 runs the provisioning playbook even when the
 # lab is already up; LAB_MIRROR overrides the Debian mirror for debootstrap.
+# LAB_NAME=<name> LAB_SUBNET=<a.b.c.0/24> runs a second, separate lab (nodes
+# <name>-cp1, <name>-cp2, <name>-worker1 on network <name>, inventory written
+# to lab/.cache/<name>/hosts.yml), e.g. a pristine lab next to a hardened one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 PODMAN=$ROOT/lab/bin/podman
 CACHE=$ROOT/lab/.cache
 
-LAB_NAME=k8s-lab
-LAB_NET=k8s-lab
-LAB_SUBNET=10.89.10.0/24
+LAB_NAME=${LAB_NAME:-k8s-lab}
+LAB_NET=$LAB_NAME
+LAB_SUBNET=${LAB_SUBNET:-10.89.10.0/24}
+case $LAB_NAME in *[!a-z0-9-]*|'') echo "LAB_NAME must be lower-case letters, digits and dashes" >&2; exit 2 ;; esac
+case $LAB_SUBNET in *.0/24) ;; *) echo "LAB_SUBNET must be a /24 ending in .0/24, got $LAB_SUBNET" >&2; exit 2 ;; esac
+net=${LAB_SUBNET%.0/24}
 # name:address, in provisioning order (the first control-plane node is the kubeadm init node)
-LAB_NODES="k8s-lab-cp1:10.89.10.11 k8s-lab-cp2:10.89.10.12 k8s-lab-worker1:10.89.10.21"
+LAB_NODES="$LAB_NAME-cp1:$net.11 $LAB_NAME-cp2:$net.12 $LAB_NAME-worker1:$net.21"
+if [ "$LAB_NAME" = k8s-lab ]; then
+  INVENTORY=inventory/lab
+else
+  INVENTORY=$CACHE/$LAB_NAME/hosts.yml
+fi
 
 SUITE=bookworm
 MIRROR=${LAB_MIRROR:-http://deb.debian.org/debian}
@@ -114,6 +125,30 @@ print_nodes() {
   done
 }
 
+write_inventory() {
+  # Same groups and connection as inventory/lab, for a lab of another name.
+  mkdir -p "$(dirname "$INVENTORY")"
+  cat >"$INVENTORY" <<EOF
+---
+# Written by lab/lab.sh for LAB_NAME=$LAB_NAME
+all:
+  vars:
+    ansible_connection: containers.podman.podman
+    ansible_podman_executable: $PODMAN
+    ansible_python_interpreter: /usr/bin/python3
+    ansible_user: root
+    lab_cluster_id: $LAB_NAME
+  children:
+    control_plane:
+      hosts:
+        $LAB_NAME-cp1:
+        $LAB_NAME-cp2:
+    workers:
+      hosts:
+        $LAB_NAME-worker1:
+EOF
+}
+
 cmd_up() {
   if lab_ready && [ "${LAB_REPROVISION:-0}" != 1 ]; then
     say "lab already up"
@@ -142,7 +177,8 @@ cmd_up() {
   for entry in $LAB_NODES; do wait_systemd "${entry%%:*}"; done
   say "provisioning (lab/provision.yml)"
   [ -x .venv/bin/ansible-playbook ] || die ".venv is missing: run bash scripts/setup.sh"
-  .venv/bin/ansible-playbook -i inventory/lab lab/provision.yml
+  if [ "$LAB_NAME" != k8s-lab ]; then write_inventory; fi
+  .venv/bin/ansible-playbook -i "$INVENTORY" lab/provision.yml
   say "lab up"
   print_nodes
 }
@@ -158,6 +194,7 @@ cmd_down() {
     "$PODMAN" network rm -f "$LAB_NET" >/dev/null
   fi
   rm -rf "$CACHE/pki/$LAB_NAME"
+  if [ "$LAB_NAME" != k8s-lab ]; then rm -rf "${CACHE:?}/$LAB_NAME"; fi
   say "lab down"
 }
 
