@@ -545,8 +545,10 @@ class Pod(object):
             return
         pid = self.spawner.pid()
         if pid is None:
-            tail = self.spawner.tail()
-            bad = undefined_flag(tail)
+            output = self.spawner.tail(lines=400)
+            bad = undefined_flag(output)
+            # Go programs print the offending flag first, then their usage text.
+            tail = [l for l in output if "flag provided but not defined" in l or "unknown flag" in l] or output[-5:]
             base = os.path.basename(self.argv[0])
             if bad and base == "etcd" and bad in ETCD35_ONLY_FLAGS and bad not in self.dropped:
                 # Debian's etcd 3.4 does not know this kubeadm (etcd 3.5) flag.
