@@ -193,3 +193,28 @@ def test_validate_only(tmp_path):
     bad = dict(OPTIONS, etcd_tls_min_version="VersionTLS10")
     with pytest.raises(Failed, match="etcd_tls_min_version"):
         etcd_pki.run(FakeModule({"nodes": [], "options": bad, "slurped": None, "validate_only": True}))
+
+
+def test_runs_as_a_real_module_process(cluster, tmp_path):
+    """The shell end to end in a subprocess, as Ansible runs it: slurp-shaped input, JSON out."""
+    import base64
+    from .modrun import run_module
+    node = _node_trusting_cluster_ca(cluster)
+    slurped = []
+    for field in ("etcd_ca_cert", "etcd_ca_key", "cluster_ca_cert", "front_proxy_ca_cert", "trusted_ca",
+                  "peer_trusted_ca"):
+        slurped.append({"item": {"node": "cp1", "field": field, "path": "/x"},
+                        "content": base64.b64encode(node[field].encode()).decode()})
+    for name in _etcd.ETCD_LEAVES:
+        for kind, src in (("leaf", node["leaves"]), ("key", node["keys"])):
+            slurped.append({"item": {"node": "cp1", "field": "%s:%s" % (kind, name), "path": "/x"},
+                            "content": base64.b64encode(src[name].encode()).decode()})
+    args = {"node": "cp1", "node_ips": ["10.0.0.10"], "slurped": slurped, "options": dict(OPTIONS),
+            "controller_ca_dir": str(tmp_path / "ctl"), "ca_key_on_nodes": False}
+    rc, out = run_module("etcd_pki", args, tmp_path, check_mode=True)
+    assert rc == 0, out
+    assert out["changed"] and out["ca"]["created"] and not (tmp_path / "ctl").exists()
+    assert out["step"]["phase"] == "finalize"
+    assert out["etcd_flags"]["cert-file"] == "/etc/kubernetes/pki/etcd/server.crt"   # not masked
+    rc, out = run_module("etcd_pki", dict(args, options=dict(OPTIONS, etcd_cert_renew_days=400)), tmp_path)
+    assert rc == 1 and "etcd_cert_renew_days" in out["msg"]
