@@ -74,6 +74,7 @@ ansible_facts:
 
 import os
 import socket
+import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -148,10 +149,16 @@ def main():
 
     version_output = None
     kubelet_bin = module.get_bin_path("kubelet")
-    if kubelet_bin:
-        rc, out, _ = module.run_command([kubelet_bin, "--version"])
-        if rc == 0:
-            version_output = out.strip()
+    if kubelet_bin and manifests["kube-apiserver"][1] is None:
+        # Only where no apiserver manifest tells the version (workers). Bounded, so a
+        # kubelet binary that does not answer --version cannot hang the play.
+        try:
+            proc = subprocess.run([kubelet_bin, "--version"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  timeout=10, check=False, universal_newlines=True)
+            if proc.returncode == 0:
+                version_output = proc.stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            version_output = None
 
     try:
         info = build_node_info(
