@@ -9,6 +9,7 @@ one X.509 library (plugins/module_utils/_pki.py). Output, under OUTDIR:
   nodes/<name>/pki/...            leaf certificates of a control-plane node
   nodes/<name>/kubeconfig/*.conf  kubeconfigs with embedded client certificates
   nodes/<name>/node.json          what the node's files were made for
+  nodes/<name>/bundle.json        (0600) directories and files for lab_install.py on the node
 
 Idempotent: the CAs are made once; a node's files are (re)made only when its
 name, address, role or API server changed. Prints one JSON line:
@@ -102,6 +103,42 @@ def make_node(outdir, node):
     write(os.path.join(base, "node.json"), json.dumps(node, sort_keys=True) + "\n", 0o644)
 
 
+# Directories kubeadm and the kubelet package create on every node.
+NODE_DIRS = (("/etc/kubernetes", "0755"), ("/etc/kubernetes/manifests", "0700"),
+             ("/etc/kubernetes/pki", "0755"), ("/var/lib/kubelet", "0700"),
+             ("/usr/lib/systemd/system/kubelet.service.d", "0755"), ("/var/lib/k8s-lab", "0755"))
+
+
+def write_bundle(outdir, node):
+    """nodes/<name>/bundle.json (0600): what lab_install.py puts on the node."""
+    pki = os.path.join(outdir, "cluster", "pki")
+    base = os.path.join(outdir, "nodes", node["name"])
+    files = []
+
+    def add(src, dest, mode):
+        files.append({"path": dest, "mode": mode, "content": read(src)})
+
+    dirs = [{"path": p, "mode": m} for p, m in NODE_DIRS]
+    if node["role"] == "control_plane":
+        dirs.append({"path": "/etc/kubernetes/pki/etcd", "mode": "0755"})
+        for ca in _pki.KUBEADM_CAS.values():
+            add(os.path.join(pki, ca["path"] + ".crt"), "/etc/kubernetes/pki/%s.crt" % ca["path"], "0644")
+            add(os.path.join(pki, ca["path"] + ".key"), "/etc/kubernetes/pki/%s.key" % ca["path"], "0600")
+        add(os.path.join(pki, "sa.key"), "/etc/kubernetes/pki/sa.key", "0600")
+        add(os.path.join(pki, "sa.pub"), "/etc/kubernetes/pki/sa.pub", "0600")
+        for name in CONTROL_PLANE_CERTS:
+            rel = _pki.kubeadm_profiles(node["name"], [node["address"]])[name]["path"]
+            add(os.path.join(base, "pki", rel + ".crt"), "/etc/kubernetes/pki/%s.crt" % rel, "0644")
+            add(os.path.join(base, "pki", rel + ".key"), "/etc/kubernetes/pki/%s.key" % rel, "0600")
+        confs = CONTROL_PLANE_KUBECONFIGS
+    else:
+        add(os.path.join(pki, "ca.crt"), "/etc/kubernetes/pki/ca.crt", "0644")
+        confs = ("kubelet",)
+    for name in confs:
+        add(os.path.join(base, "kubeconfig", name + ".conf"), "/etc/kubernetes/%s.conf" % name, "0600")
+    write(os.path.join(base, "bundle.json"), json.dumps({"dirs": dirs, "files": files}, indent=1), 0o600)
+
+
 def main(argv):
     if len(argv) not in (2, 3):
         sys.stderr.write(__doc__)
@@ -136,6 +173,7 @@ def main(argv):
         if not same or changed:
             make_node(outdir, node)
             remade.append(node["name"])
+        write_bundle(outdir, node)
     print(json.dumps({"changed": bool(changed or remade), "nodes": remade}))
     return 0
 
