@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: kubeadm_node_info
-short_description: Describe a kubeadm node: its role, Kubernetes version, paths and components
+short_description: Describe a kubeadm node - its role, Kubernetes version, paths and components
 version_added: 0.1.0
 description:
   - Reads what C(kubeadm init) or C(kubeadm join) left on the node (static pod manifests,
@@ -67,7 +67,7 @@ ansible_facts:
           kubernetes_minor, version_source (manifest, kubelet or unknown), advertise_address, lab,
           paths (kubernetes_dir, manifests_dir, pki_dir, kubelet_config, kubeadm_flags_env,
           kubelet_kubeconfig, kubelet_unit, kubelet_dropins, admin_conf), components (per static
-          pod: manifest, image, image_tag, version), kubelet_flags, etcd (topology, data_dir, servers).
+          pod - manifest, image, image_tag, version), kubelet_flags, etcd (topology, data_dir, servers).
       type: dict
       returned: always
 """
