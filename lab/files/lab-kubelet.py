@@ -445,6 +445,7 @@ class Pod(object):
         self.restarts = 0
         self.next_start = 0.0
         self.probe_deadline = 0.0
+        self.start_time = 0.0
 
     # -- state file
     def state_path(self):
@@ -530,10 +531,10 @@ class Pod(object):
     def start(self):
         self.pid = self.spawner.start(self.argv)
         self.started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        self.probe_deadline = time.time() + 120
+        self.start_time = time.time()
+        self.probe_deadline = self.start_time + 120
         self.set("pending", "started, waiting for the process to settle"
                  + (" and its probe" if self.probe else ""))
-        self.start_time = time.time()
 
     def tick(self):
         if self.argv is None or self.simulated:
@@ -566,7 +567,7 @@ class Pod(object):
             return
         self.pid = pid
         if self.state == "pending":
-            settled = now - getattr(self, "start_time", now) >= SETTLE_SECONDS
+            settled = now - self.start_time >= SETTLE_SECONDS
             if settled and (self.probe is None or probe_ok(self.probe)):
                 self.set("running", "")
             elif now > self.probe_deadline:
