@@ -390,8 +390,85 @@ def apply_annotations(doc, annotations):
     return changes
 
 
+# pod securityContext keys whose values are integers / booleans in the API;
+# a template may hand them over as strings ("1001"), which the kubelet refuses.
+SECURITY_CONTEXT_INTS = ("runAsUser", "runAsGroup", "fsGroup")
+SECURITY_CONTEXT_BOOLS = ("runAsNonRoot",)
+
+
+def _sc_value(key, value):
+    if key in SECURITY_CONTEXT_INTS:
+        if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
+            raise ManifestError("securityContext.%s must be a non-negative integer, got %r" % (key, value))
+        return int(value)
+    if key in SECURITY_CONTEXT_BOOLS:
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        if not isinstance(value, bool):
+            raise ManifestError("securityContext.%s must be a boolean, got %r" % (key, value))
+    if value is None:
+        raise ManifestError("securityContext.%s has no value" % key)
+    return value
+
+
+def security_context_items(wanted, _prefix=()):
+    """Flatten a wanted pod securityContext into [(path tuple, value)]: nested
+    dicts (seccompProfile) become paths, other values are leaves, with
+    integer/boolean fields normalised. ManifestError on a bad value."""
+    if wanted is None:
+        return []
+    if not isinstance(wanted, dict):
+        raise ManifestError("security_context must be a dict, got %r" % (wanted,))
+    items = []
+    for key, value in wanted.items():
+        path = _prefix + (str(key),)
+        if isinstance(value, dict):
+            items += security_context_items(value, path)
+        else:
+            items.append((path, _sc_value(path[-1], value)))
+    return items
+
+
+def _describe_sc(value):
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def apply_security_context(doc, wanted):
+    """Merge ``wanted`` into spec.securityContext (keys not mentioned kept);
+    return changes like ``securityContext.runAsUser: unset -> 1001``."""
+    items = security_context_items(wanted)
+    changes = []
+    if not items:
+        return changes
+    spec = doc["spec"]
+    if spec.get("securityContext") is None:
+        spec["securityContext"] = {}
+    for path, value in items:
+        node = spec["securityContext"]
+        for depth, key in enumerate(path[:-1]):
+            if node.get(key) is None:
+                node[key] = {}
+            if not isinstance(node[key], dict):
+                raise ManifestError("securityContext.%s is not a mapping in the manifest"
+                                    % ".".join(path[:depth + 1]))
+            node = node[key]
+        old = node.get(path[-1])
+        if path[-1] in node and old == value and type(old) is type(value):
+            continue
+        if path[-1] in node and old is not None and type(old) is not type(value):
+            changes.append("securityContext.%s: %r -> %r" % (".".join(path), old, value))
+        else:
+            changes.append("securityContext.%s: %s -> %s" % (".".join(path), _describe_sc(old), _describe_sc(value)))
+        node[path[-1]] = value
+    return changes
+
+
 def apply(doc, flags=None, absent_flags=None, list_remove=None, replace_lists=False,
-          volumes_wanted=None, annotations=None):
+          volumes_wanted=None, annotations=None, security_context=None):
     """Return (new_doc, changes); ``doc`` is not modified. Nothing is applied
     if any part fails (the caller keeps the original)."""
     new = copy.deepcopy(doc)
@@ -399,6 +476,7 @@ def apply(doc, flags=None, absent_flags=None, list_remove=None, replace_lists=Fa
     changes += apply_flags(new, flags, absent_flags, list_remove, replace_lists)
     changes += apply_volumes(new, volumes_wanted)
     changes += apply_annotations(new, annotations)
+    changes += apply_security_context(new, security_context)
     # the only semantic truth: parsed structures differ
     if new == doc:
         return doc, []
@@ -449,7 +527,7 @@ def probe_target(doc, component=None):
 
 
 CONTRIBUTION_KEYS = ("source", "component", "flags", "absent_flags", "list_remove",
-                     "volumes", "annotations", "checksum_files")
+                     "volumes", "annotations", "checksum_files", "security_context")
 
 
 def _norm_flags(flags):
@@ -459,7 +537,8 @@ def _norm_flags(flags):
 def merge_contributions(contributions, components=None):
     """Merge contributions per component; ManifestError naming both sources
     on a conflict. Returns {component: {flags, absent_flags, list_remove,
-    volumes, annotations, checksum_files, sources}} in input order."""
+    volumes, annotations, checksum_files, security_context, sources}} in
+    input order."""
     merged = {}
     owners = {}  # (component, kind, key) -> source
     for index, contrib in enumerate(contributions or []):
@@ -475,7 +554,7 @@ def merge_contributions(contributions, components=None):
             raise ManifestError("%s: component %r is not one of %s" % (source, comp, ", ".join(components)))
         out = merged.setdefault(comp, {"flags": {}, "absent_flags": [], "list_remove": {},
                                        "volumes": [], "annotations": {}, "checksum_files": [],
-                                       "sources": []})
+                                       "security_context": {}, "sources": []})
         if source not in out["sources"]:
             out["sources"].append(source)
 
@@ -530,6 +609,23 @@ def merge_contributions(contributions, components=None):
         for path in contrib.get("checksum_files") or []:
             if path not in out["checksum_files"]:
                 out["checksum_files"].append(path)
+        try:
+            sc_items = security_context_items(contrib.get("security_context"))
+        except ManifestError as exc:
+            raise ManifestError("%s: %s" % (source, exc))
+        for path, value in sc_items:
+            name = ".".join(path)
+            claim("securityContext", name, value)
+            for other_comp, kind, other in list(owners):
+                if (other_comp == comp and kind == "securityContext"
+                        and (other.startswith(name + ".") or name.startswith(other + "."))):
+                    raise ManifestError(
+                        "conflict on securityContext %s of %s: %s sets %s, %s sets %s"
+                        % (name, comp, owners[(comp, kind, other)][0], other, source, name))
+            node = out["security_context"]
+            for key in path[:-1]:
+                node = node.setdefault(key, {})
+            node[path[-1]] = value
     for comp, out in merged.items():
         for name, items in out["list_remove"].items():
             wanted = out["flags"].get(name)
@@ -560,6 +656,10 @@ __all__ = [
     "apply_flags",
     "apply_volumes",
     "apply_annotations",
+    "SECURITY_CONTEXT_INTS",
+    "SECURITY_CONTEXT_BOOLS",
+    "security_context_items",
+    "apply_security_context",
     "apply",
     "checksum_of_digests",
     "checksum_of_contents",

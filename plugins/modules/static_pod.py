@@ -12,7 +12,8 @@ short_description: Edit a kubeadm static pod manifest as data
 version_added: 0.1.0
 description:
   - Sets and removes flags of the only container's command, merges or replaces list-valued flags,
-    ensures volumes with their mounts, and sets annotations of a static pod manifest such as
+    ensures volumes with their mounts, and sets annotations and pod securityContext keys of a static
+    pod manifest such as
     C(/etc/kubernetes/manifests/kube-apiserver.yaml).
   - Flags it does not manage keep their value and position. A new flag is inserted in sorted
     position, as kubeadm writes flags sorted alphabetically.
@@ -88,6 +89,15 @@ options:
     description: metadata.annotations to set (values become strings).
     type: dict
     default: {}
+  security_context:
+    description:
+      - "Pod-level C(spec.securityContext) keys to set, e.g. C({runAsUser: 1001, runAsGroup: 1001}).
+        Merged into what is there: keys kubeadm wrote (C(seccompProfile)) and keys not given are kept;
+        nested dicts are merged by key."
+      - C(runAsUser), C(runAsGroup) and C(fsGroup) must be non-negative integers (digit strings are
+        converted); C(runAsNonRoot) a boolean. The container-level securityContext is not managed.
+    type: dict
+    default: {}
   kubernetes_version:
     description:
       - Version the node runs (C(ansible_facts.k8s_hardening_node.kubernetes_version)). Flags that do
@@ -135,12 +145,13 @@ EXAMPLES = r"""
 
 RETURN = r"""
 changes:
-  description: One line per change, naming each flag, volume and annotation.
+  description: One line per change, naming each flag, volume, annotation and securityContext key.
   returned: always
   type: list
   elements: str
   sample: ["set --profiling=false (was unset)", "--tls-min-version: VersionTLS10 -> VersionTLS12",
-           "volume audit-policy added (/etc/kubernetes/audit/policy.yaml -> /etc/kubernetes/audit/policy.yaml, read-only)"]
+           "volume audit-policy added (/etc/kubernetes/audit/policy.yaml -> /etc/kubernetes/audit/policy.yaml, read-only)",
+           "securityContext.runAsUser: unset -> 1001"]
 content_changed:
   description: Whether the manifest text changed (so the kubelet restarts the pod); false when only mode/owner were fixed.
   returned: always
@@ -219,7 +230,8 @@ def plan(params):
     component = params["component"] or component_binary(doc)
     new, changes = apply(doc, flags=params["flags"], absent_flags=params["absent_flags"],
                          list_remove=params["list_remove"], replace_lists=params["replace_lists"],
-                         volumes_wanted=params["volumes"], annotations=params["annotations"])
+                         volumes_wanted=params["volumes"], annotations=params["annotations"],
+                         security_context=params["security_context"])
     result_flags = get_flags(new)
     warnings = []
     if changes:
@@ -301,6 +313,7 @@ def main():
                 readOnly=dict(type="bool", default=False),
             )),
             annotations=dict(type="dict", default={}),
+            security_context=dict(type="dict", default={}),
             kubernetes_version=dict(type="str", default=""),
             allow_unknown_flags=dict(type="bool", default=False),
             backup=dict(type="bool", default=True),

@@ -361,3 +361,131 @@ def test_checksum_of_digests_matches_contents():
 
 def test_flags_from_command_skips_binary_and_positional():
     assert m.flags_from_command(["etcd", "--name=a", "positional", "--x"]) == {"name": "a", "x": None}
+
+
+# --------------------------------------------------------------------------
+# pod securityContext (etcd_run_as_user, CIS 1.1.12)
+
+RUN_AS = {"runAsUser": 1001, "runAsGroup": 1002}
+
+
+@pytest.mark.parametrize("wanted,changes,expected", [
+    (RUN_AS, ["securityContext.runAsUser: unset -> 1001", "securityContext.runAsGroup: unset -> 1002"],
+     {"seccompProfile": {"type": "RuntimeDefault"}, "runAsUser": 1001, "runAsGroup": 1002}),
+    # digit strings (what a templated dict value becomes) are written as integers
+    ({"runAsUser": "1001", "runAsNonRoot": "true"},
+     ["securityContext.runAsUser: unset -> 1001", "securityContext.runAsNonRoot: unset -> true"],
+     {"seccompProfile": {"type": "RuntimeDefault"}, "runAsUser": 1001, "runAsNonRoot": True}),
+    # nested dicts merge by key: the profile's type changes, nothing else is dropped
+    ({"seccompProfile": {"type": "Localhost", "localhostProfile": "etcd.json"}},
+     ["securityContext.seccompProfile.type: RuntimeDefault -> Localhost",
+      "securityContext.seccompProfile.localhostProfile: unset -> etcd.json"],
+     {"seccompProfile": {"type": "Localhost", "localhostProfile": "etcd.json"}}),
+])
+def test_apply_security_context_on_kubeadm_etcd(wanted, changes, expected):
+    d = doc("etcd")
+    before = copy.deepcopy(d)
+    new, got = m.apply(d, security_context=wanted)
+    assert got == changes
+    assert new["spec"]["securityContext"] == expected
+    assert d == before, "apply modified its input"
+    # everything else kubeadm wrote is untouched
+    assert {k: v for k, v in new["spec"].items() if k != "securityContext"} == \
+        {k: v for k, v in before["spec"].items() if k != "securityContext"}
+    # idempotent: applying again to the result changes nothing and returns the same doc
+    again, none = m.apply(new, security_context=wanted)
+    assert none == [] and again is new
+    # and it survives a dump/load round trip the same way
+    reloaded = m.load(m.dump(new))
+    assert m.apply(reloaded, security_context=wanted)[1] == []
+
+
+@pytest.mark.parametrize("wanted", [None, {}, {"seccompProfile": {"type": "RuntimeDefault"}}])
+def test_apply_security_context_noop_returns_same_doc(wanted):
+    d = doc("etcd")
+    new, changes = m.apply(d, security_context=wanted)
+    assert changes == [] and new is d
+
+
+def test_apply_security_context_creates_it_when_absent():
+    d = doc("kube-scheduler")
+    d["spec"].pop("securityContext", None)
+    new, changes = m.apply(d, security_context={"runAsUser": 2000})
+    assert changes == ["securityContext.runAsUser: unset -> 2000"]
+    assert new["spec"]["securityContext"] == {"runAsUser": 2000}
+
+
+def test_apply_security_context_string_in_manifest_is_a_change():
+    d = doc("etcd")
+    d["spec"]["securityContext"]["runAsUser"] = "1001"
+    new, changes = m.apply(d, security_context={"runAsUser": 1001})
+    assert changes == ["securityContext.runAsUser: '1001' -> 1001"]
+    assert new["spec"]["securityContext"]["runAsUser"] == 1001
+
+
+@pytest.mark.parametrize("wanted,message", [
+    ({"runAsUser": "etcd"}, "securityContext.runAsUser must be a non-negative integer"),
+    ({"runAsGroup": -1}, "securityContext.runAsGroup must be a non-negative integer"),
+    ({"runAsUser": True}, "securityContext.runAsUser must be a non-negative integer"),
+    ({"runAsNonRoot": "maybe"}, "securityContext.runAsNonRoot must be a boolean"),
+    ({"seLinuxOptions": None}, "securityContext.seLinuxOptions has no value"),
+    ({"seccompProfile": {"type": "Localhost"}, "runAsUser": "x"}, "runAsUser must be"),
+    ({"seccompProfile": {"type": {"x": 1}}}, None),  # nested dict under a leaf in the manifest
+    (["runAsUser"], "security_context must be a dict"),
+])
+def test_apply_security_context_refused_doc_untouched(wanted, message):
+    d = doc("etcd")
+    before = copy.deepcopy(d)
+    if message is None:
+        d["spec"]["securityContext"]["seccompProfile"]["type"] = "RuntimeDefault"
+        with pytest.raises(m.ManifestError, match="securityContext.seccompProfile.type is not a mapping"):
+            m.apply(d, security_context=wanted)
+    else:
+        with pytest.raises(m.ManifestError, match=re.escape(message)):
+            m.apply(d, security_context=wanted)
+    assert d == before
+
+
+def test_merge_contributions_security_context():
+    merged = m.merge_contributions([
+        {"source": "etcd", "component": "etcd", "flags": {"cipher-suites": ["A"]},
+         "security_context": {"runAsUser": "1001", "runAsGroup": 1001}},
+        {"source": "seccomp", "component": "etcd", "security_context": {"seccompProfile": {"type": "RuntimeDefault"}}},
+        {"source": "again", "component": "etcd", "security_context": {"runAsUser": 1001}},
+        {"source": "api", "component": "kube-apiserver", "flags": {"profiling": False}},
+    ], COMPONENTS)
+    assert merged["etcd"]["security_context"] == {"runAsUser": 1001, "runAsGroup": 1001,
+                                                  "seccompProfile": {"type": "RuntimeDefault"}}
+    assert merged["etcd"]["sources"] == ["etcd", "seccomp", "again"]
+    assert merged["kube-apiserver"]["security_context"] == {}
+    # the merged value is what apply takes
+    new, changes = m.apply(doc("etcd"), security_context=merged["etcd"]["security_context"])
+    assert changes == ["securityContext.runAsUser: unset -> 1001", "securityContext.runAsGroup: unset -> 1001"]
+
+
+@pytest.mark.parametrize("contribs,message", [
+    ([{"source": "etcd", "component": "etcd", "security_context": {"runAsUser": 1001}},
+      {"source": "other", "component": "etcd", "security_context": {"runAsUser": "1002"}}],
+     "conflict on securityContext runAsUser of etcd: etcd wants 1001, other wants 1002"),
+    ([{"source": "a", "component": "etcd", "security_context": {"seccompProfile": {"type": "RuntimeDefault"}}},
+      {"source": "b", "component": "etcd", "security_context": {"seccompProfile": {"type": "Unconfined"}}}],
+     "conflict on securityContext seccompProfile.type of etcd: a wants 'RuntimeDefault', b wants 'Unconfined'"),
+    ([{"source": "a", "component": "etcd", "security_context": {"seccompProfile": {"type": "RuntimeDefault"}}},
+      {"source": "b", "component": "etcd", "security_context": {"seccompProfile": "x"}}],
+     "conflict on securityContext seccompProfile of etcd: a sets seccompProfile.type, b sets seccompProfile"),
+    ([{"source": "a", "component": "etcd", "security_context": {"runAsUser": "root"}}],
+     "a: securityContext.runAsUser must be a non-negative integer"),
+    ([{"source": "a", "component": "etcd", "security_context": "1001"}], "a: security_context must be a dict"),
+])
+def test_merge_contributions_security_context_conflicts(contribs, message):
+    with pytest.raises(m.ManifestError, match=re.escape(message)):
+        m.merge_contributions(contribs, COMPONENTS)
+
+
+def test_merge_contributions_security_context_per_component():
+    merged = m.merge_contributions([
+        {"source": "a", "component": "etcd", "security_context": {"runAsUser": 1001}},
+        {"source": "b", "component": "kube-scheduler", "security_context": {"runAsUser": 2000}},
+    ], COMPONENTS)
+    assert merged["etcd"]["security_context"] == {"runAsUser": 1001}
+    assert merged["kube-scheduler"]["security_context"] == {"runAsUser": 2000}

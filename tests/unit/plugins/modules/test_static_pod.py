@@ -15,15 +15,19 @@ AUDIT = {"name": "audit-policy", "hostPath": "/etc/kubernetes/audit/policy.yaml"
          "mountPath": "/etc/kubernetes/audit/policy.yaml", "readOnly": True}
 
 
-@pytest.fixture
-def node(tmp_path):
-    """A temp manifests dir holding the real kubeadm apiserver manifest, 0600."""
+def _node(tmp_path, component):
+    """A temp manifests dir holding the real kubeadm manifest of ``component``, 0600."""
     manifests = tmp_path / "manifests"
     manifests.mkdir()
-    path = manifests / "kube-apiserver.yaml"
-    shutil.copy(os.path.join(FIXTURES, "kube-apiserver.yaml"), path)
+    path = manifests / (component + ".yaml")
+    shutil.copy(os.path.join(FIXTURES, component + ".yaml"), path)
     os.chmod(path, 0o600)
     return {"path": str(path), "backup_dir": str(tmp_path / "backups"), "tmp": tmp_path}
+
+
+@pytest.fixture
+def node(tmp_path):
+    return _node(tmp_path, "kube-apiserver")
 
 
 def args(node, **kw):
@@ -176,3 +180,45 @@ def test_replace_lists(node, replace, expected):
                                             replace_lists=replace), node["tmp"])
     assert rc == 0, res
     assert expected in yaml.safe_load(read(node["path"]))["spec"]["containers"][0]["command"]
+
+
+@pytest.fixture
+def etcd_node(tmp_path):
+    return _node(tmp_path, "etcd")
+
+
+def test_security_context_check_apply_idempotent(etcd_node):
+    node = etcd_node
+    original = read(node["path"])
+    # "1001" as a string: what a templated dict value becomes in Ansible
+    wanted = dict(component="etcd", security_context={"runAsUser": "1001", "runAsGroup": 1001})
+
+    rc, res = run_module("static_pod", args(node, **wanted), node["tmp"], check_mode=True)
+    assert rc == 0 and res["changed"] is True, res
+    assert res["changes"] == ["securityContext.runAsUser: unset -> 1001",
+                              "securityContext.runAsGroup: unset -> 1001"]
+    assert read(node["path"]) == original, "check mode wrote the manifest"
+    assert not os.path.exists(node["backup_dir"])
+
+    rc, res = run_module("static_pod", args(node, **wanted), node["tmp"])
+    assert rc == 0 and res["changed"] and res["content_changed"], res
+    assert read(res["backup_file"]) == original
+    doc = yaml.safe_load(read(node["path"]))
+    assert doc["spec"]["securityContext"] == {"seccompProfile": {"type": "RuntimeDefault"},
+                                              "runAsUser": 1001, "runAsGroup": 1001}
+    assert doc["spec"]["containers"] == yaml.safe_load(original)["spec"]["containers"]
+
+    for check in (True, False):
+        mtime = os.stat(node["path"]).st_mtime_ns
+        rc, res = run_module("static_pod", args(node, **wanted), node["tmp"], check_mode=check)
+        assert rc == 0 and res["changed"] is False and res["changes"] == [], res
+        assert os.stat(node["path"]).st_mtime_ns == mtime, "an unchanged manifest was rewritten"
+    assert len(os.listdir(node["backup_dir"])) == 1
+
+
+def test_security_context_bad_value_refused(etcd_node):
+    original = read(etcd_node["path"])
+    rc, res = run_module("static_pod", args(etcd_node, security_context={"runAsUser": "etcd"}), etcd_node["tmp"])
+    assert rc != 0 and "securityContext.runAsUser must be a non-negative integer" in res["msg"]
+    assert "nothing was changed" in res["msg"]
+    assert read(etcd_node["path"]) == original
