@@ -656,7 +656,15 @@ def serve_healthz(cfg):
     return server
 
 
+# The kubeadm version the lab's files come from (shared/reference/kubeadm-v1.28.7).
+LAB_KUBELET_VERSION = "v1.28.7"
+
+
 def main(argv):
+    if "--version" in argv or "--version=true" in argv:
+        # Like the real kubelet: print the version and exit, never start serving.
+        print("Kubernetes %s" % LAB_KUBELET_VERSION)
+        return 0
     flags = parse_flags(argv)
     node_name = flags.get("hostname-override") or os.uname()[1]
     try:

@@ -259,3 +259,13 @@ def test_runner_refuses_to_start_on_a_bad_config(tmp_path, proc_sys):
                                   LAB_KUBELET_STATE_DIR=str(tmp_path / "s")))
     assert res.returncode == 1
     assert "TLS_RSA_WITH_RC4_128_SHA" in res.stderr
+
+
+def test_version_prints_and_exits_without_serving():
+    """kubeadm_node_info asks `kubelet --version` on workers: it must answer and exit, never serve."""
+    import subprocess
+    import sys
+    script = os.path.join(os.path.dirname(__file__), "..", "files", "lab-kubelet.py")
+    proc = subprocess.run([sys.executable, script, "--version"], capture_output=True, text=True, timeout=10, check=False)
+    assert proc.returncode == 0
+    assert proc.stdout.strip() == "Kubernetes v1.28.7"
