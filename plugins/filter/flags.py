@@ -8,7 +8,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._manifest import (
-    ManifestError, checksum_of_digests, flag_value_str, flags_from_command, format_flag,
+    ManifestError, checksum_annotations, checksum_of_digests, flag_value_str, flags_from_command, format_flag,
     merge_contributions, parse_flag)
 
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
@@ -51,6 +51,15 @@ def k8s_config_checksum(stats, missing_ok=False):
     """One sha256 over files from ``ansible.builtin.stat`` results (a loop's ``results`` or a
     list of ``stat`` dicts, with checksum_algorithm sha256). A missing file fails, unless
     ``missing_ok`` (check mode: the file another role would write is not there yet)."""
+    return checksum_of_digests(_stat_pairs(stats, missing_ok))
+
+
+def k8s_config_checksums(stats, missing_ok=False):
+    """{annotation key: sha256}, one annotation per file, from the same stat results."""
+    return checksum_annotations(_stat_pairs(stats, missing_ok))
+
+
+def _stat_pairs(stats, missing_ok):
     pairs = []
     for item in stats or []:
         stat = item.get("stat", item) if isinstance(item, dict) else None
@@ -67,7 +76,7 @@ def k8s_config_checksum(stats, missing_ok=False):
             raise AnsibleFilterError("k8s_config_checksum: %s: use ansible.builtin.stat with "
                                      "checksum_algorithm: sha256" % path)
         pairs.append((path, stat["checksum"]))
-    return checksum_of_digests(pairs)
+    return pairs
 
 
 class FilterModule(object):
@@ -77,4 +86,5 @@ class FilterModule(object):
             "k8s_dict_to_flags": k8s_dict_to_flags,
             "k8s_static_pod_merge": k8s_static_pod_merge,
             "k8s_config_checksum": k8s_config_checksum,
+            "k8s_config_checksums": k8s_config_checksums,
         }

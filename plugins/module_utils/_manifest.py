@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import re
 
 import yaml
 
@@ -37,6 +38,9 @@ MERGE_MAP_FLAGS = (
 )
 
 CHECKSUM_ANNOTATION = "k8s-hardening.io/config-checksum"
+# One annotation per file the pod reads (checksum_annotation_key): a rollout that carries only
+# some contributions (an encryption stage, say) updates only its own files' annotations.
+CHECKSUM_ANNOTATION_PREFIX = "checksum.k8s-hardening.io/"
 
 
 # --------------------------------------------------------------------------
@@ -493,6 +497,21 @@ def checksum_of_digests(digests):
     return digest.hexdigest()
 
 
+def checksum_annotation_key(path):
+    """The annotation key that carries the sha256 of ``path``: a valid annotation name
+    (at most 63 characters of [A-Za-z0-9._-], alphanumeric at both ends), readable, and
+    unique per path (long paths end in a short hash of the whole path)."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", str(path).strip("/")).strip("._-") or "root"
+    if len(name) > 63:
+        name = "%s-%s" % (name[-50:].lstrip("._-"), hashlib.sha256(str(path).encode("utf-8")).hexdigest()[:12])
+    return CHECKSUM_ANNOTATION_PREFIX + name
+
+
+def checksum_annotations(digests):
+    """{annotation key: sha256} for (path, sha256 hex) pairs."""
+    return dict((checksum_annotation_key(path), str(hexdigest).lower()) for path, hexdigest in digests)
+
+
 def checksum_of_contents(contents):
     """Like checksum_of_digests over (path, bytes) pairs."""
     return checksum_of_digests([(path, sha256_hex(data)) for path, data in contents])
@@ -661,6 +680,9 @@ __all__ = [
     "security_context_items",
     "apply_security_context",
     "apply",
+    "CHECKSUM_ANNOTATION_PREFIX",
+    "checksum_annotation_key",
+    "checksum_annotations",
     "checksum_of_digests",
     "checksum_of_contents",
     "probe_target",

@@ -27,6 +27,8 @@ import time
 import pytest
 import yaml
 
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._manifest import checksum_annotation_key
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 FIXTURES = os.path.join(ROOT, "tests", "unit", "fixtures", "manifests")
 PLAYBOOK_BIN = os.path.join(ROOT, ".venv", "bin", "ansible-playbook")
@@ -182,8 +184,9 @@ def test_check_apply_idempotent_and_checksum_restart(node):
     doc = yaml.safe_load(read(api))
     command = doc["spec"]["containers"][0]["command"]
     assert "--profiling=false" in command and "--enable-admission-plugins=NodeRestriction,EventRateLimit" in command
-    checksum = doc["metadata"]["annotations"]["k8s-hardening.io/config-checksum"]
-    assert len(checksum) == 64
+    key = checksum_annotation_key(str(node["policy"]))
+    checksum = doc["metadata"]["annotations"][key]
+    assert checksum == hashlib.sha256(node["policy"].read_bytes()).hexdigest()
     assert read(node["manifests"] / "etcd.yaml") == before["etcd"]
     # the runner saw each changed manifest once, and the role waited for it
     new_starts = [s for s in node["runner"].starts if s[0] in ("kube-apiserver", "kube-scheduler")][2:]
@@ -199,8 +202,8 @@ def test_check_apply_idempotent_and_checksum_restart(node):
     node["policy"].write_text("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: RequestResponse\n")
     rc, changed, out = play(node, changes_for(node))
     assert rc == 0 and changed == 1, out
-    new_checksum = yaml.safe_load(read(api))["metadata"]["annotations"]["k8s-hardening.io/config-checksum"]
-    assert len(new_checksum) == 64 and new_checksum != checksum
+    new_checksum = yaml.safe_load(read(api))["metadata"]["annotations"][key]
+    assert new_checksum == hashlib.sha256(node["policy"].read_bytes()).hexdigest() != checksum
 
 
 def test_invalid_pod_is_rolled_back(node):

@@ -8,7 +8,7 @@ from ansible_collections.k8s_hardening.kubeadm.plugins.filter import tls as tf
 
 def test_filters_are_registered():
     assert set(ff.FilterModule().filters()) == {"k8s_flags_to_dict", "k8s_dict_to_flags",
-                                                 "k8s_static_pod_merge", "k8s_config_checksum"}
+                                                 "k8s_static_pod_merge", "k8s_config_checksum", "k8s_config_checksums"}
     assert set(tf.FilterModule().filters()) == {"k8s_tls_cipher_suites", "k8s_tls_min_version"}
 
 
@@ -111,3 +111,12 @@ def test_tls_min_version():
     assert tf.k8s_tls_min_version("VersionTLS13", "v", "etcd") == "TLS1.3"
     with pytest.raises(AnsibleFilterError, match="my_var: unknown TLS version 'SSLv3'"):
         tf.k8s_tls_min_version("SSLv3", "my_var")
+
+
+def test_config_checksums_one_annotation_per_file():
+    stats = [{"item": "/etc/a.yaml", "stat": {"exists": True, "path": "/etc/a.yaml", "checksum": "a" * 64}},
+             {"item": "/etc/b.yaml", "stat": {"exists": False, "path": "/etc/b.yaml"}}]
+    assert ff.k8s_config_checksums(stats, missing_ok=True) == {
+        "checksum.k8s-hardening.io/etc_a.yaml": "a" * 64, "checksum.k8s-hardening.io/etc_b.yaml": "missing"}
+    with pytest.raises(Exception):
+        ff.k8s_config_checksums(stats)

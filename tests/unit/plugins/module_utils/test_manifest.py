@@ -489,3 +489,25 @@ def test_merge_contributions_security_context_per_component():
     ], COMPONENTS)
     assert merged["etcd"]["security_context"] == {"runAsUser": 1001}
     assert merged["kube-scheduler"]["security_context"] == {"runAsUser": 2000}
+
+
+@pytest.mark.parametrize("path,key", [
+    ("/etc/kubernetes/audit/policy.yaml", "checksum.k8s-hardening.io/etc_kubernetes_audit_policy.yaml"),
+    ("/etc/kubernetes/enc/encryption-config.yaml", "checksum.k8s-hardening.io/etc_kubernetes_enc_encryption-config.yaml"),
+])
+def test_checksum_annotation_key(path, key):
+    assert m.checksum_annotation_key(path) == key
+
+
+def test_checksum_annotation_key_long_paths_stay_valid_and_unique():
+    a = m.checksum_annotation_key("/" + "x" * 80 + "/a.yaml")
+    b = m.checksum_annotation_key("/" + "x" * 80 + "/b.yaml")
+    for key in (a, b):
+        name = key.split("/", 1)[1]
+        assert len(name) <= 63 and name[0].isalnum() and name[-1].isalnum()
+    assert a != b
+
+
+def test_checksum_annotations_are_per_file():
+    out = m.checksum_annotations([("/etc/a.yaml", "AB" * 32), ("/etc/b.yaml", "cd" * 32)])
+    assert out == {"checksum.k8s-hardening.io/etc_a.yaml": "ab" * 32, "checksum.k8s-hardening.io/etc_b.yaml": "cd" * 32}
