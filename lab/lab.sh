@@ -131,6 +131,8 @@ lab_ready() {
     node_running "$node" || return 1
     "$PODMAN" exec "$node" test -f /var/lib/k8s-lab/provisioned 2>/dev/null || return 1
     "$PODMAN" exec "$node" systemctl is-active --quiet kubelet 2>/dev/null || return 1
+    "$PODMAN" exec "$node" grep -qF "$(cat "$CACHE/ssh/id_ed25519.pub" 2>/dev/null || echo none)" \
+      /root/.ssh/authorized_keys 2>/dev/null || return 1
   done
 }
 
