@@ -50,7 +50,7 @@ lint: setup
 ## unit       pytest on module_utils, filters and module shells
 unit: setup
 	$(call STAGE,unit)
-	@$(TIMED) unit python -m pytest tests/unit -q
+	@$(TIMED) unit python -m pytest tests/unit lab/tests -q
 
 ## integration pytest against real etcd, openssl and ansible on this host
 integration: setup

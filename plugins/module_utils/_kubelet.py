@@ -15,10 +15,11 @@ import os
 import re
 import shlex
 import shutil
-import tempfile
 import time
 
 import yaml
+
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils import _fileio
 
 KUBELET_API_VERSION = "kubelet.config.k8s.io/v1beta1"
 KUBELET_KIND = "KubeletConfiguration"
@@ -447,22 +448,9 @@ def dropin_flags(text):
 # add_cleanup_file, fail_json; no Ansible import here)
 
 def write_atomic(module, path, text, mode=0o600):
-    """Write text to a 0600 temp file in the same directory, then rename it over path.
-
-    An existing file keeps its mode and owner (atomic_move); a new one gets `mode`."""
-    directory = os.path.dirname(os.path.abspath(path)) or "."
-    existed = os.path.exists(path)
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-    except Exception:
-        os.unlink(tmp)
-        raise
-    module.atomic_move(tmp, path)
-    if not existed:  # atomic_move gives a new file umask permissions
-        os.chmod(path, mode)
+    """Write text atomically (_fileio.write_atomic); an existing file keeps its mode and owner,
+    a new one gets ``mode``."""
+    return _fileio.write_atomic(module, path, text, mode=mode, keep_existing_mode=True)
 
 
 def backup_file(module, path, backup_dir=None, stamp=None):

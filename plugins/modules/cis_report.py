@@ -101,9 +101,10 @@ changed_files:
 """
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import write_atomic
 from ansible.module_utils.common.text.converters import to_bytes
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._report import (
     RENDERERS, ReportError, build_report, summary_lines,
@@ -119,15 +120,7 @@ def _current(path):
 
 
 def _write(module, path, data, mode):
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".cis-report-")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        module.atomic_move(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_atomic(module, path, data, mode=0o600)
     module.set_mode_if_different(path, mode, False)
 
 

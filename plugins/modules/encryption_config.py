@@ -170,10 +170,11 @@ backup_file:
 import json
 import os
 import shutil
-import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import write_atomic
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._encryption import (
     EncryptionConfigError,
@@ -235,17 +236,7 @@ def backup(module, path):
 def write(module, path, text):
     directory = os.path.dirname(path)
     ensure_dir(directory, 0o700)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".enc-")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        module.atomic_move(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    os.chmod(path, 0o600)
-    os.chown(path, 0, 0)
+    write_atomic(module, path, text, mode=0o600, owner=(0, 0))
 
 
 def protect(module, doc):

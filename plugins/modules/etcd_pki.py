@@ -146,9 +146,10 @@ leaves:
 
 import base64
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import write_atomic
 
 try:
     from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._etcd import (
@@ -168,16 +169,7 @@ def _read(path):
 
 
 def _write_secret(module, path, content):
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".etcd-ca-")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(content)
-        module.atomic_move(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    os.chmod(path, 0o600)
+    write_atomic(module, path, content, mode=0o600)
 
 
 def nodes_from_slurp(results):

@@ -180,12 +180,13 @@ warnings:
 """
 
 import os
-import tempfile
 import time
 
 import yaml
 
 from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import write_atomic
 from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.parsing.convert_bool import boolean
 
@@ -204,18 +205,6 @@ def _read_authn_config(flags):
             return yaml.safe_load(handle)
         except yaml.YAMLError:
             return None
-
-
-def _write_private(module, directory, prefix, data):
-    """Write bytes to a 0600 temp file in ``directory``; return its path."""
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=prefix, suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return tmp
 
 
 def plan(params):
@@ -277,14 +266,11 @@ def run(module):
                 stem = name[:-5] if name.endswith(".yaml") else name
                 stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "%06d" % (time.time() % 1 * 1e6)
                 backup = os.path.join(backup_dir, "%s.%s.yaml" % (stem, stamp))
-                tmp = _write_private(module, backup_dir, ".%s." % stem, old_bytes)
-                module.atomic_move(tmp, backup)
-                os.chmod(backup, 0o600)
+                write_atomic(module, backup, old_bytes, mode=0o600)
                 result["backup_file"] = backup
             data = new_text.encode("utf-8")
             # hidden temp name: the kubelet ignores dot files in the manifests directory
-            tmp = _write_private(module, manifests_dir, ".%s." % os.path.basename(path), data)
-            module.atomic_move(tmp, path)
+            write_atomic(module, path, data, mode=0o600)
             result["manifest_sha256"] = sha256_hex(data)
     # mode/owner: 0600 root:root, as kubeadm writes them
     file_args = dict(path=path, mode="0600", owner="root", group="root",

@@ -1,0 +1,52 @@
+"""_fileio.write_atomic on real files: private temp file, atomic rename, modes."""
+import os
+import stat
+
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils import _fileio
+
+
+class FakeModule(object):
+    """Only what write_atomic uses of AnsibleModule: atomic_move (a rename, like Ansible's)."""
+
+    def atomic_move(self, src, dest):
+        os.rename(src, dest)
+
+
+def _mode(path):
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+def test_new_file_gets_the_mode_and_no_temp_file_is_left(tmp_path):
+    path = tmp_path / "kube-apiserver.yaml"
+    _fileio.write_atomic(FakeModule(), str(path), "apiVersion: v1\n")
+    assert path.read_text() == "apiVersion: v1\n" and _mode(path) == 0o600
+    assert os.listdir(tmp_path) == ["kube-apiserver.yaml"]
+
+
+def test_bytes_and_forced_mode(tmp_path):
+    path = tmp_path / "report.json"
+    path.write_text("old")
+    os.chmod(path, 0o644)
+    _fileio.write_atomic(FakeModule(), str(path), b"{}", mode=0o600)
+    assert path.read_bytes() == b"{}" and _mode(path) == 0o600
+
+
+def test_keep_existing_mode(tmp_path):
+    path = tmp_path / "kubeadm-flags.env"
+    path.write_text("old")
+    os.chmod(path, 0o644)
+    _fileio.write_atomic(FakeModule(), str(path), "new", keep_existing_mode=True)
+    assert path.read_text() == "new" and _mode(path) == 0o644
+
+
+def test_failed_move_leaves_target_and_no_temp(tmp_path):
+    class Broken(FakeModule):
+        def atomic_move(self, src, dest):
+            raise OSError("disk full")
+    path = tmp_path / "enc.yaml"
+    path.write_text("keep")
+    try:
+        _fileio.write_atomic(Broken(), str(path), "new")
+    except OSError:
+        pass
+    assert path.read_text() == "keep" and os.listdir(tmp_path) == ["enc.yaml"]
