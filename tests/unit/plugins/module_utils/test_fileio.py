@@ -1,14 +1,18 @@
 """_fileio.write_atomic on real files: private temp file, atomic rename, modes."""
 import os
+import shutil
 import stat
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils import _fileio
 
 
 class FakeModule(object):
-    """Only what write_atomic uses of AnsibleModule: atomic_move (a rename, like Ansible's)."""
+    """Only what write_atomic uses of AnsibleModule: atomic_move, which, like Ansible's, gives
+    the new file the mode of the file it replaces, then renames it over."""
 
     def atomic_move(self, src, dest):
+        if os.path.exists(dest):
+            shutil.copymode(dest, src)
         os.rename(src, dest)
 
 
