@@ -41,10 +41,10 @@ audit:
 demo: lab-up
 	@bash scripts/demo.sh
 
-## lint       ansible-lint (production profile) and yamllint
+## lint       yamllint and ansible-lint (production profile)
 lint: setup
 	$(call STAGE,lint)
-	@$(TIMED) lint yamllint -s .
+	@$(TIMED) yamllint yamllint -s .
 	@$(TIMED) ansible-lint ansible-lint --profile production
 
 ## unit       pytest on module_utils, filters and module shells

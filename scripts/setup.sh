@@ -28,7 +28,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 if ! cmp -s requirements.txt .venv/.requirements.installed 2>/dev/null; then
   stamp "installing pinned Python packages"
-  .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
+  # (grep: this machine's pip configuration names local indexes that do not exist; pip warns for each package)
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt 2>&1 | { grep -v "^WARNING: Location" || true; }
+  [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "pip install failed" >&2; exit 1; }
   cp requirements.txt .venv/.requirements.installed
 fi
 
@@ -36,7 +38,9 @@ COLL=.cache/collections/ansible_collections
 if [ ! -f ".cache/collections/.from-ansible-$ANSIBLE_PKG_VERSION" ]; then
   stamp "extracting collections from ansible==$ANSIBLE_PKG_VERSION"
   mkdir -p .cache/wheels "$COLL"
-  .venv/bin/pip download -q --disable-pip-version-check --no-deps -d .cache/wheels "ansible==$ANSIBLE_PKG_VERSION"
+  .venv/bin/pip download -q --disable-pip-version-check --no-deps -d .cache/wheels "ansible==$ANSIBLE_PKG_VERSION" 2>&1 \
+    | { grep -v "^WARNING: Location" || true; }
+  [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "pip download failed" >&2; exit 1; }
   .venv/bin/python - "$ANSIBLE_PKG_VERSION" <<'PY'
 import sys, zipfile, pathlib
 ver = sys.argv[1]
