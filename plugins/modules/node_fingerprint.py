@@ -21,7 +21,7 @@ description:
     P(k8s_hardening.kubeadm.k8s_inputs_digest#filter) filter). C(converged) is true only when both equal the
     record and the record is younger than O(max_age). C(drifted) names the paths that changed.
   - C(state=record) writes the record, but only when the node's digest still equals O(expect_digest), the
-    digest read before the run: the run then changed nothing, so this state with these inputs is a verified
+    digest read before the run. The run then changed nothing, so this state with these inputs is a verified
     fixed point. The record holds digests only, never content or key material; it is written 0600 in a
     0700 directory.
   - The record is bookkeeping, not node configuration, so writing it never reports changed.
