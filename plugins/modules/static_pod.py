@@ -156,6 +156,10 @@ content_changed:
   description: Whether the manifest text changed (so the kubelet restarts the pod); false when only mode/owner were fixed.
   returned: always
   type: bool
+attributes_changed:
+  description: Whether the manifest's mode or owner was fixed (or would be, in check mode).
+  returned: always
+  type: bool
 flags:
   description: The resulting flags (name -> value, null for a flag without value).
   returned: always
@@ -277,7 +281,8 @@ def run(module):
                      secontext=[None, None, None, None], attributes=None)
     if os.geteuid() != 0:
         file_args.update(owner=None, group=None)
-    result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"])
+    result["attributes_changed"] = module.set_fs_attributes_if_different(file_args, False)
+    result["changed"] = result["changed"] or result["attributes_changed"]
     return result
 
 
