@@ -45,15 +45,8 @@ options:
     type: str
     default: cis-1.12
     choices: [cis-1.10, cis-1.11, cis-1.12]
-author:
-  - k8s_hardening.kubeadm contributors
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
+extends_documentation_fragment:
+  - k8s_hardening.kubeadm.attributes
 """
 
 EXAMPLES = r"""

@@ -48,16 +48,12 @@ options:
     description: Mode of the report files.
     type: raw
     default: "0644"
-author:
-  - k8s_hardening.kubeadm contributors
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: full
     details: The diff names the report files that change, and shows the Markdown report before and after.
-  idempotent:
-    support: full
+extends_documentation_fragment:
+  - k8s_hardening.kubeadm.attributes
 """
 
 EXAMPLES = r"""

@@ -100,16 +100,12 @@ options:
     description: Directory (created C(0700)) for the backup of a replaced config. Empty to keep no backup.
     type: path
     default: /var/backups/k8s-hardening/encryption
-author:
-  - k8s_hardening.kubeadm developers
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: full
     details: Redacted, key names and positions only.
-  idempotent:
-    support: full
+extends_documentation_fragment:
+  - k8s_hardening.kubeadm.attributes
 """
 
 EXAMPLES = r"""

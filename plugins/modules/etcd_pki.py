@@ -78,16 +78,12 @@ options:
         C(current_flags) (the etcd manifest's flags).
     type: dict
     required: true
-author:
-  - k8s_hardening.kubeadm developers
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: none
     details: The files are written by the calling role, whose copy tasks show what changes (without keys).
-  idempotent:
-    support: full
+extends_documentation_fragment:
+  - k8s_hardening.kubeadm.attributes
 """
 
 EXAMPLES = r"""

@@ -59,15 +59,8 @@ options:
     description: Seconds per request.
     type: int
     default: 30
-author:
-  - k8s_hardening.kubeadm developers
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
+extends_documentation_fragment:
+  - k8s_hardening.kubeadm.attributes
 """
 
 EXAMPLES = r"""

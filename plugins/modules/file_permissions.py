@@ -28,15 +28,11 @@ options:
     type: list
     elements: dict
     required: true
-author:
-  - k8s_hardening.kubeadm developers
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: full
-  idempotent:
-    support: full
+extends_documentation_fragment:
+  - k8s_hardening.kubeadm.attributes
 """
 
 EXAMPLES = r"""

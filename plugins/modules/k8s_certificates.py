@@ -32,16 +32,12 @@ options:
     description: Paths (as slurped) of the CA certificates to check chains against, by name.
     type: dict
     default: {}
-author:
-  - k8s_hardening.kubeadm developers
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: none
     details: Read-only.
-  idempotent:
-    support: full
+extends_documentation_fragment:
+  - k8s_hardening.kubeadm.attributes
 """
 
 EXAMPLES = r"""

@@ -66,17 +66,13 @@ options:
     description: Keep a copy of O(dest) when it changes.
     type: bool
     default: true
-author:
-  - k8s_hardening.kubeadm developers
 requirements:
   - kubernetes (Python client) for the API target
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: full
-  idempotent:
-    support: full
+extends_documentation_fragment:
+  - k8s_hardening.kubeadm.attributes
 """
 
 EXAMPLES = r"""

@@ -31,19 +31,13 @@ options:
     description: Where the lab's static pod runner writes pod states. Its presence marks a lab node.
     type: path
     default: /run/lab-kubelet/pods
-author:
-  - k8s_hardening.kubeadm developers
 attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
   facts:
     support: full
 requirements:
   - PyYAML on the node (python3-yaml)
+extends_documentation_fragment:
+  - k8s_hardening.kubeadm.attributes
 """
 
 EXAMPLES = r"""

@@ -57,15 +57,11 @@ options:
     description: File group.
     type: str
     default: root
-author:
-  - k8s_hardening.kubeadm developers
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: full
-  idempotent:
-    support: full
+extends_documentation_fragment:
+  - k8s_hardening.kubeadm.attributes
 """
 
 EXAMPLES = r"""

@@ -54,15 +54,11 @@ options:
   backup_dir:
     description: Directory for the backup copy; default is next to the file.
     type: path
-author:
-  - k8s_hardening.kubeadm developers
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: full
-  idempotent:
-    support: full
+extends_documentation_fragment:
+  - k8s_hardening.kubeadm.attributes
 """
 
 EXAMPLES = r"""

@@ -57,16 +57,12 @@ options:
   expect_digest:
     description: With O(state=record), the digest read before the run; the record is written only when equal.
     type: str
-author:
-  - k8s_hardening.kubeadm developers
 attributes:
   check_mode:
     support: full
     details: With O(state=record), check mode writes nothing.
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
+extends_documentation_fragment:
+  - k8s_hardening.kubeadm.attributes
 """
 
 EXAMPLES = r"""

@@ -54,15 +54,8 @@ options:
     description: Files larger than this many bytes fail instead of being read.
     type: int
     default: 4194304
-author:
-  - k8s_hardening.kubeadm developers
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
+extends_documentation_fragment:
+  - k8s_hardening.kubeadm.attributes
 """
 
 EXAMPLES = r"""

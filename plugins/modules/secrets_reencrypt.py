@@ -39,17 +39,15 @@ options:
     description: Retries of one object after a 409 Conflict.
     type: int
     default: 5
-author:
-  - k8s_hardening.kubeadm developers
 attributes:
   check_mode:
     support: full
     details: Lists and counts the objects, replaces nothing.
-  diff_mode:
-    support: none
   idempotent:
     support: none
     details: Every run rewrites every object (that is its purpose); repeating it is safe.
+extends_documentation_fragment:
+  - k8s_hardening.kubeadm.attributes
 """
 
 EXAMPLES = r"""

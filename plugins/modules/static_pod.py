@@ -26,15 +26,10 @@ description:
     file untouched.
   - Roles do not call this module directly; they go through the role
     M(k8s_hardening.kubeadm.static_pods) (see docs/static_pods.md).
-author: k8s_hardening.kubeadm developers
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: full
     details: Before/after text of the manifest; the manifest holds paths, never key material.
-  idempotent:
-    support: full
 options:
   path:
     description: The static pod manifest.
@@ -118,6 +113,8 @@ options:
         directory.
     type: path
     default: /var/backups/k8s-hardening/manifests
+extends_documentation_fragment:
+  - k8s_hardening.kubeadm.attributes
 """
 
 EXAMPLES = r"""

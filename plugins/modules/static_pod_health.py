@@ -23,15 +23,10 @@ description:
     answers 200. For C(kube-apiserver) it asks C(/readyz) and presents O(client_cert)/O(client_key),
     so it also works with C(--anonymous-auth=false)."
   - Part of the rollout in the role M(k8s_hardening.kubeadm.static_pods).
-author: k8s_hardening.kubeadm developers
 attributes:
   check_mode:
     support: full
     details: Only reads; in check mode it does the same waiting.
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
 options:
   component:
     description: The component (etcd, kube-apiserver, kube-controller-manager, kube-scheduler).
@@ -80,6 +75,8 @@ options:
       for the pod's process.
     type: str
     default: crictl
+extends_documentation_fragment:
+  - k8s_hardening.kubeadm.attributes
 """
 
 EXAMPLES = r"""

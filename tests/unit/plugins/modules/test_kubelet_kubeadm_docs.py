@@ -5,6 +5,8 @@ import os
 import pytest
 import yaml
 
+from .docs import resolved
+
 MODULES = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "plugins", "modules")
 
 
@@ -23,8 +25,8 @@ def _docs(name):
 def test_docs_parse(name):
     docs = _docs(name)
     assert docs["DOCUMENTATION"]["module"] == name
-    assert set(docs["DOCUMENTATION"]["attributes"]) == {"check_mode", "diff_mode", "idempotent"}
-    assert all(v["support"] == "full" for v in docs["DOCUMENTATION"]["attributes"].values())
+    assert set(resolved(docs["DOCUMENTATION"])["attributes"]) == {"check_mode", "diff_mode", "idempotent"}
+    assert all(v["support"] == "full" for v in resolved(docs["DOCUMENTATION"])["attributes"].values())
     assert isinstance(docs["EXAMPLES"], list) and docs["EXAMPLES"]
     assert isinstance(docs["RETURN"], dict) and docs["RETURN"]
     with open(os.path.join(MODULES, name + ".py")) as handle:

@@ -8,6 +8,8 @@ import subprocess
 import pytest
 import yaml
 
+from .docs import resolved
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 ANSIBLE_DOC = os.path.join(ROOT, ".venv", "bin", "ansible-doc")
 MODULES = ["static_pod", "static_pod_health"]
@@ -46,4 +48,4 @@ def test_documented_options_match_argument_spec(name):
     strings, spec = _module_parts(name)
     doc = yaml.safe_load(strings["DOCUMENTATION"])
     assert set(doc["options"]) == set(spec), name
-    assert set(doc["attributes"]) == {"check_mode", "diff_mode", "idempotent"}
+    assert set(resolved(doc)["attributes"]) == {"check_mode", "diff_mode", "idempotent"}
