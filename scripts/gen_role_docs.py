@@ -67,8 +67,10 @@ def render():
                  "Generated from each role's `meta/argument_specs.yml` by `scripts/gen_role_docs.py`; do not edit by hand.",
                  "",
                  "Cross-cutting variables (all roles and the report): `k8s_hardening_waivers` (CIS id -> reason),",
-                 "`k8s_hardening_defer_rollout`, `k8s_hardening_backup_dir`, `k8s_hardening_report_dir`,",
-                 "`k8s_hardening_report_fail_on_failed` — see [design.md](design.md).", ""]
+                 "`k8s_hardening_defer_rollout`, `k8s_hardening_backup_dir`, `k8s_hardening_backup_keep`,",
+                 "`k8s_hardening_report_dir`, `k8s_hardening_report_fail_on_failed` — see [design.md](design.md).",
+                 "`playbooks/harden.yml` also reads `k8s_hardening_noop_fast_path` and `k8s_hardening_noop_max_age`",
+                 "— see [noop.md](noop.md).", ""]
     for role, specs in roles():
         table = role_table(role, specs)
         all_lines.append("## Role `%s`" % role)

@@ -13,7 +13,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
 import tempfile
+import time
 
 
 def write_atomic(module, path, data, mode=0o600, keep_existing_mode=False, owner=None):
@@ -44,4 +46,49 @@ def write_atomic(module, path, data, mode=0o600, keep_existing_mode=False, owner
     return path
 
 
-__all__ = ["write_atomic"]
+def _stamp():
+    now = time.time()
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + "%06d" % int(now % 1 * 1e6)
+
+
+def prune_backups(backup_dir, name, keep, suffix=""):
+    """Remove all but the newest ``keep`` backups ``<name>.<stamp><suffix>`` in ``backup_dir`` (``keep`` 0:
+    remove none). Returns the removed paths. Other files in the directory are never touched."""
+    if keep is None or keep <= 0 or not os.path.isdir(backup_dir):
+        return []
+    pattern = re.compile(r"^%s\.\d{8}T\d{6}\d{0,6}%s$" % (re.escape(name), re.escape(suffix)))
+    backups = sorted(n for n in os.listdir(backup_dir) if pattern.match(n))
+    removed = []
+    for entry in backups[:-keep]:
+        path = os.path.join(backup_dir, entry)
+        os.unlink(path)
+        removed.append(path)
+    return removed
+
+
+def backup_copy(module, path, backup_dir, keep=10, data=None, name=None, suffix=""):
+    """Keep the previous content of ``path`` as ``backup_dir/<name>.<UTC stamp, microseconds><suffix>``,
+    0600 in a directory created 0700, then prune the backups of that name to the newest ``keep``.
+
+    ``data``: the bytes to keep (default: a copy of ``path``); ``name``: default the file's name.
+    Returns ``(backup path, removed paths)``."""
+    if not os.path.isdir(backup_dir):
+        os.makedirs(backup_dir, 0o700)
+    name = name or os.path.basename(path)
+    dest = os.path.join(backup_dir, "%s.%s%s" % (name, _stamp(), suffix))
+    if data is None:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    write_atomic(module, dest, data, mode=0o600)
+    return dest, prune_backups(backup_dir, name, keep, suffix)
+
+
+def keep_backup(module, path, backup_dir, keep):
+    """The backup of ``path`` before it is replaced: in ``backup_dir`` pruned to ``keep``, or, without a
+    ``backup_dir``, next to the file (Ansible's own backup naming, never pruned)."""
+    if not backup_dir:
+        return module.backup_local(path), []
+    return backup_copy(module, path, backup_dir, keep)
+
+
+__all__ = ["backup_copy", "keep_backup", "prune_backups", "write_atomic"]

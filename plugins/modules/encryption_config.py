@@ -100,12 +100,19 @@ options:
     description: Directory (created C(0700)) for the backup of a replaced config. Empty to keep no backup.
     type: path
     default: /var/backups/k8s-hardening/encryption
+  backup_keep:
+    description:
+      - How many backups of the config to keep in O(backup_dir); older ones are removed after a new one is
+        written, so keys removed by a rotation do not stay on disk in old backups for ever. C(0) keeps all.
+    type: int
+    default: 10
 attributes:
   diff_mode:
     support: full
     details: Redacted, key names and positions only.
 extends_documentation_fragment:
   - k8s_hardening.kubeadm.attributes
+  - k8s_hardening.kubeadm.backup
 """
 
 EXAMPLES = r"""
@@ -165,12 +172,10 @@ backup_file:
 
 import json
 import os
-import shutil
-import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import write_atomic
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import backup_copy, write_atomic
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._encryption import (
     EncryptionConfigError,
@@ -221,12 +226,8 @@ def ensure_dir(path, mode):
 def backup(module, path):
     backup_dir = module.params["backup_dir"]
     if not backup_dir:
-        return None
-    ensure_dir(backup_dir, 0o700)
-    dest = os.path.join(backup_dir, "%s.%s" % (os.path.basename(path), time.strftime("%Y%m%dT%H%M%S")))
-    shutil.copy2(path, dest)
-    os.chmod(dest, 0o600)
-    return dest
+        return None, []
+    return backup_copy(module, path, backup_dir, module.params["backup_keep"])
 
 
 def write(module, path, text):
@@ -281,7 +282,7 @@ def write_config(module, result, before, after):
                           "before": summary_text(before), "after": summary_text(after)}
         if not module.check_mode:
             if before is not None:
-                result["backup_file"] = backup(module, path)
+                result["backup_file"], result["backups_removed"] = backup(module, path)
             write(module, path, dump(after))
     elif before is not None:
         st = os.stat(path)
@@ -357,6 +358,7 @@ def main():
             kubernetes_minor=dict(type="int", default=0),
             state_path=dict(type="path", default="/etc/kubernetes/enc/rotation-state.json"),
             backup_dir=dict(type="path", default="/var/backups/k8s-hardening/encryption"),
+            backup_keep=dict(type="int", default=10),
         ),
         supports_check_mode=True,
     )

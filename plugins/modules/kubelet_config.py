@@ -62,6 +62,7 @@ attributes:
     support: full
 extends_documentation_fragment:
   - k8s_hardening.kubeadm.attributes
+  - k8s_hardening.kubeadm.backup
 """
 
 EXAMPLES = r"""
@@ -88,6 +89,11 @@ content_changed:
   description: Whether the file content changed (a mode/owner fix alone does not restart the kubelet).
   type: bool
   returned: always
+backups_removed:
+  description: Older backups removed to keep O(backup_keep).
+  type: list
+  elements: str
+  returned: changed and backup
 backup_file:
   description: Path of the backup copy, when one was made.
   type: str
@@ -102,9 +108,11 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import keep_backup
+
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._kubelet import (
     KUBELET_API_VERSION, KUBELET_KIND, KubeletConfigError, deep_merge, diff_paths, dump, format_changes,
-    backup_file, load, validate, write_atomic)
+    load, validate, write_atomic)
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._tls import (
     cipher_suites_for, normalize_cipher_suites, tls_min_version)
 
@@ -153,13 +161,15 @@ def run(module):
         result["changed"] = True
         if not module.check_mode:
             if exists and params["backup"]:
-                result["backup_file"] = backup_file(module, path, params["backup_dir"])
+                result["backup_file"], result["backups_removed"] = keep_backup(
+                    module, path, params["backup_dir"], params["backup_keep"])
             write_atomic(module, path, dump(after))
     if exists or not module.check_mode:
         file_args = module.load_file_common_arguments(dict(path=path, mode=params["mode"], owner=params["owner"],
                                                            group=params["group"]))
         result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"])
     return result
+
 
 
 def main():
@@ -170,6 +180,7 @@ def main():
             create=dict(type="bool", default=False),
             backup=dict(type="bool", default=True),
             backup_dir=dict(type="path"),
+            backup_keep=dict(type="int", default=10),
             mode=dict(type="str", default="0600"),
             owner=dict(type="str", default="root"),
             group=dict(type="str", default="root"),

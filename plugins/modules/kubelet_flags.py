@@ -59,6 +59,7 @@ attributes:
     support: full
 extends_documentation_fragment:
   - k8s_hardening.kubeadm.attributes
+  - k8s_hardening.kubeadm.backup
 """
 
 EXAMPLES = r"""
@@ -80,6 +81,11 @@ reported:
   type: list
   elements: dict
   returned: always
+backups_removed:
+  description: Older backups removed to keep O(backup_keep).
+  type: list
+  elements: str
+  returned: changed and backup
 backup_file:
   description: Path of the backup copy, when one was made.
   type: str
@@ -90,8 +96,10 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import keep_backup
+
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._kubelet import (
-    KubeletConfigError, backup_file, dropin_flags, edit_flags_env, weak_flags, write_atomic)
+    KubeletConfigError, dropin_flags, edit_flags_env, weak_flags, write_atomic)
 
 
 def run(module):
@@ -121,9 +129,11 @@ def run(module):
         result["diff"] = dict(before_header=path, after_header=path, before=text, after=edit["text"])
     if not module.check_mode:
         if params["backup"]:
-            result["backup_file"] = backup_file(module, path, params["backup_dir"])
+            result["backup_file"], result["backups_removed"] = keep_backup(
+                module, path, params["backup_dir"], params["backup_keep"])
         write_atomic(module, path, edit["text"], mode=0o644)
     return result
+
 
 
 def main():
@@ -136,6 +146,7 @@ def main():
             scan_files=dict(type="list", elements="path", default=[]),
             backup=dict(type="bool", default=True),
             backup_dir=dict(type="path"),
+            backup_keep=dict(type="int", default=10),
         ),
         supports_check_mode=True,
     )

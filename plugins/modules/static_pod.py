@@ -115,6 +115,7 @@ options:
     default: /var/backups/k8s-hardening/manifests
 extends_documentation_fragment:
   - k8s_hardening.kubeadm.attributes
+  - k8s_hardening.kubeadm.backup
 """
 
 EXAMPLES = r"""
@@ -169,6 +170,11 @@ previous_sha256:
   description: sha256 of the manifest before this run.
   returned: always
   type: str
+backups_removed:
+  description: Older backups removed to keep O(backup_keep).
+  type: list
+  elements: str
+  returned: changed and backup
 backup_file:
   description: The copy of the previous manifest, when one was written.
   returned: changed and backup
@@ -181,13 +187,12 @@ warnings:
 """
 
 import os
-import time
 
 import yaml
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import write_atomic
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import backup_copy, write_atomic
 from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.parsing.convert_bool import boolean
 
@@ -261,14 +266,10 @@ def run(module):
                               before_header=path, after_header=path)
         if not module.check_mode:
             if params["backup"]:
-                if not os.path.isdir(backup_dir):
-                    os.makedirs(backup_dir, 0o700)
                 name = os.path.basename(path)
-                stem = name[:-5] if name.endswith(".yaml") else name
-                stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "%06d" % (time.time() % 1 * 1e6)
-                backup = os.path.join(backup_dir, "%s.%s.yaml" % (stem, stamp))
-                write_atomic(module, backup, old_bytes, mode=0o600)
-                result["backup_file"] = backup
+                result["backup_file"], result["backups_removed"] = backup_copy(
+                    module, path, backup_dir, params["backup_keep"], data=old_bytes,
+                    name=name[:-5] if name.endswith(".yaml") else name, suffix=".yaml")
             data = new_text.encode("utf-8")
             # hidden temp name: the kubelet ignores dot files in the manifests directory
             write_atomic(module, path, data, mode=0o600)
@@ -306,6 +307,7 @@ def main():
             allow_unknown_flags=dict(type="bool", default=False),
             backup=dict(type="bool", default=True),
             backup_dir=dict(type="path", default="/var/backups/k8s-hardening/manifests"),
+            backup_keep=dict(type="int", default=10),
         ),
         supports_check_mode=True,
     )

@@ -3,9 +3,10 @@
 import yaml
 from ansible.utils.plugin_docs import merge_fragment
 
-from ansible_collections.k8s_hardening.kubeadm.plugins.doc_fragments.attributes import ModuleDocFragment
+from ansible_collections.k8s_hardening.kubeadm.plugins.doc_fragments import attributes, backup
 
-FRAGMENT = "k8s_hardening.kubeadm.attributes"
+FRAGMENTS = {"k8s_hardening.kubeadm.attributes": attributes.ModuleDocFragment,
+             "k8s_hardening.kubeadm.backup": backup.ModuleDocFragment}
 
 
 def resolved(doc):
@@ -13,9 +14,11 @@ def resolved(doc):
     doc = dict(doc)
     fragments = doc.pop("extends_documentation_fragment", [])
     for name in fragments:
-        assert name == FRAGMENT, "unknown fragment %s" % name
-        fragment = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)
+        assert name in FRAGMENTS, "unknown fragment %s" % name
+        fragment = yaml.safe_load(FRAGMENTS[name].DOCUMENTATION)
         for key in ("options", "attributes"):
+            if key not in fragment:
+                continue
             if key in doc:
                 merge_fragment(doc[key], fragment.pop(key))
             else:

@@ -222,3 +222,16 @@ def test_security_context_bad_value_refused(etcd_node):
     assert rc != 0 and "securityContext.runAsUser must be a non-negative integer" in res["msg"]
     assert "nothing was changed" in res["msg"]
     assert read(etcd_node["path"]) == original
+
+
+def test_backups_are_pruned_to_backup_keep(node):
+    made = []
+    for n in range(4):
+        rc, res = run_module("static_pod", args(node, flags={"request-timeout": "%ds" % (60 + n)}, backup_keep=2),
+                             node["tmp"])
+        assert rc == 0 and res["content_changed"], res
+        made.append(res["backup_file"])
+    assert sorted(os.listdir(node["backup_dir"])) == sorted(os.path.basename(b) for b in made[-2:])
+    assert res["backups_removed"] == [made[-3]]
+    # the newest backup is the manifest as it was before the last change
+    assert b"--request-timeout=62s" in read(made[-1])
