@@ -8,7 +8,9 @@ of nodes (1, 2, 3 lab nodes via --limit) at the default forks. Not a test: it pr
 
 Environment: BENCH_INVENTORY (inventory/lab), BENCH_REPEAT (runs per measurement, median kept; 1),
 BENCH_SKIP_WARMUP=1 (do not run harden.yml first until a run changes nothing), BENCH_SKIP_SCALING=1 (no 1/2/3-node table),
-BENCH_TIMEOUT (seconds per ansible-playbook run; 3600), BENCH_EXTRA_ARGS (more ansible-playbook args).
+BENCH_TIMEOUT (seconds per ansible-playbook run; 3600), BENCH_EXTRA_ARGS (more ansible-playbook args),
+BENCH_SCALE_WORKERS=<n> (also start a second lab, k8s-bench on 10.89.13.0/24, with 2 control-plane nodes and
+n workers, and give the scaling table up to n+2 nodes; BENCH_KEEP_LAB=1 leaves it up).
 Ansible reaches the lab over SSH: a full run takes about a minute; more when other jobs use the machine
 at the same time (the numbers are then inflated for all playbooks alike).
 """
@@ -27,7 +29,7 @@ REPEAT = int(os.environ.get("BENCH_REPEAT", "1"))
 NODES = ["k8s-lab-cp1", "k8s-lab-cp2", "k8s-lab-worker1"]
 
 
-def run(playbook, limit=None, extra=()):
+def run(playbook, limit=None, extra=(), inventory=None):
     """(seconds, counts per host, changed total) of one ansible-playbook run; exits on failure."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         counts_file = handle.name
@@ -37,7 +39,7 @@ def run(playbook, limit=None, extra=()):
                ANSIBLE_CALLBACKS_ENABLED="count_invocations",
                COUNT_INVOCATIONS_FILE=counts_file,
                PWD=ROOT)          # the report role writes to $PWD/reports by default
-    cmd = [os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", INVENTORY, playbook]
+    cmd = [os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", inventory or INVENTORY, playbook]
     cmd += shlex.split(os.environ.get("BENCH_EXTRA_ARGS", "")) + list(extra)
     if limit:
         cmd += ["--limit", ",".join(limit)]
@@ -57,8 +59,8 @@ def run(playbook, limit=None, extra=()):
     return elapsed, counts, sum(c["changed"] for c in counts.values())
 
 
-def measure(playbook, limit=None, extra=()):
-    runs = [run(playbook, limit, extra) for _ in range(REPEAT)]
+def measure(playbook, limit=None, extra=(), inventory=None):
+    runs = [run(playbook, limit, extra, inventory) for _ in range(REPEAT)]
     times = sorted(r[0] for r in runs)
     return statistics.median(times), runs[-1][1], max(r[2] for r in runs)
 
@@ -69,11 +71,7 @@ def main():
     if os.environ.get("BENCH_SKIP_WARMUP") != "1":
         # A node counts as converged only after a run that changed nothing on it (docs/noop.md):
         # run until one does, so the measured run is the steady state of an hourly drift check.
-        for attempt in range(1, 4):
-            changed = run(harden)[2]
-            print("warm-up run %d: changed %d" % (attempt, changed))
-            if not changed:
-                break
+        warm_up(harden)
     noop_time, noop_counts, noop_changed = measure(harden)
     base_time, base_counts, _ = measure(baseline)
     full_time, full_counts, full_changed = measure(harden, extra=["-e", "k8s_hardening_noop_fast_path=false"])
@@ -96,16 +94,50 @@ def main():
                                         base_counts.get(host, {}).get("invocations", 0)))
     if os.environ.get("BENCH_SKIP_SCALING") == "1":
         return 0
+    scaling_table(harden, NODES, None, "the lab")
+    workers = int(os.environ.get("BENCH_SCALE_WORKERS", "0"))
+    if workers > 0:
+        scale_lab(harden, workers)
+    return 0
+
+
+def warm_up(harden, inventory=None):
+    """Run harden.yml until a run changes nothing (at most 3 runs)."""
+    for attempt in range(1, 4):
+        changed = run(harden, inventory=inventory)[2]
+        print("warm-up run %d: changed %d" % (attempt, changed))
+        if not changed:
+            return
+
+
+def scaling_table(harden, nodes, inventory, where):
     print("")
-    print("no-op harden.yml by number of nodes (default forks):")
+    print("no-op harden.yml by number of nodes on %s (default forks):" % where)
     print("")
     print("| nodes | seconds | seconds per node |")
     print("|---|---|---|")
-    for n in range(1, len(NODES) + 1):
-        seconds = measure(harden, NODES[:n])[0]
-        print("| %d (%s) | %.1f | %.1f |" % (n, ", ".join(NODES[:n]), seconds, seconds / n))
-    return 0
+    for n in range(1, len(nodes) + 1):
+        seconds = measure(harden, nodes[:n], inventory=inventory)[0]
+        print("| %d (%s) | %.1f | %.1f |" % (n, ", ".join(nodes[:n]) if n <= 3 else "... " + nodes[n - 1],
+                                         seconds, seconds / n))
 
+
+def scale_lab(harden, workers):
+    """A second lab (2 control-plane nodes + ``workers`` workers) for the scaling table beyond 3 nodes."""
+    name, subnet = "k8s-bench", "10.89.13.0/24"
+    env = dict(os.environ, LAB_NAME=name, LAB_SUBNET=subnet, LAB_WORKERS=str(workers))
+    lab = os.path.join(ROOT, "lab", "lab.sh")
+    print("")
+    print("starting lab %s with 2 control-plane nodes and %d workers" % (name, workers))
+    subprocess.run(["bash", lab, "up"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    try:
+        inventory = os.path.join(ROOT, "lab", ".cache", name, "hosts.yml")
+        nodes = [name + "-cp1", name + "-cp2"] + ["%s-worker%d" % (name, i) for i in range(1, workers + 1)]
+        warm_up(harden, inventory)
+        scaling_table(harden, nodes, inventory, "lab %s" % name)
+    finally:
+        if os.environ.get("BENCH_KEEP_LAB") != "1":
+            subprocess.run(["bash", lab, "down"], cwd=ROOT, env=env, check=False, stdout=subprocess.DEVNULL)
 
 if __name__ == "__main__":
     sys.exit(main())

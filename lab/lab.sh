@@ -12,6 +12,8 @@
 # LAB_NAME=<name> LAB_SUBNET=<a.b.c.0/24> runs a second, separate lab (nodes
 # <name>-cp1, <name>-cp2, <name>-worker1 on network <name>, inventory written
 # to lab/.cache/<name>/hosts.yml), e.g. a pristine lab next to a hardened one.
+# LAB_WORKERS=<n> (with LAB_NAME, 1 to 20) gives that lab n workers <name>-worker1..n
+# (addresses .21 on), e.g. for benchmarks/noop.py's scaling table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -25,7 +27,14 @@ case $LAB_NAME in *[!a-z0-9-]*|'') echo "LAB_NAME must be lower-case letters, di
 case $LAB_SUBNET in *.0/24) ;; *) echo "LAB_SUBNET must be a /24 ending in .0/24, got $LAB_SUBNET" >&2; exit 2 ;; esac
 net=${LAB_SUBNET%.0/24}
 # name:address, in provisioning order (the first control-plane node is the kubeadm init node)
-LAB_NODES="$LAB_NAME-cp1:$net.11 $LAB_NAME-cp2:$net.12 $LAB_NAME-worker1:$net.21"
+LAB_WORKERS=${LAB_WORKERS:-1}
+case $LAB_WORKERS in ''|*[!0-9]*) echo "LAB_WORKERS must be a number from 1 to 20" >&2; exit 2 ;; esac
+if [ "$LAB_WORKERS" -lt 1 ] || [ "$LAB_WORKERS" -gt 20 ]; then echo "LAB_WORKERS must be from 1 to 20" >&2; exit 2; fi
+if [ "$LAB_NAME" = k8s-lab ] && [ "$LAB_WORKERS" != 1 ]; then
+  echo "LAB_WORKERS needs LAB_NAME: inventory/lab describes the default lab's one worker" >&2; exit 2
+fi
+LAB_NODES="$LAB_NAME-cp1:$net.11 $LAB_NAME-cp2:$net.12"
+for i in $(seq 1 "$LAB_WORKERS"); do LAB_NODES="$LAB_NODES $LAB_NAME-worker$i:$net.$((20 + i))"; done
 if [ "$LAB_NAME" = k8s-lab ]; then
   INVENTORY=inventory/lab
 else
@@ -167,9 +176,11 @@ all:
           ansible_host: $net.12
     workers:
       hosts:
-        $LAB_NAME-worker1:
-          ansible_host: $net.21
 EOF
+  local i
+  for i in $(seq 1 "$LAB_WORKERS"); do
+    printf '        %s:\n          ansible_host: %s\n' "$LAB_NAME-worker$i" "$net.$((20 + i))" >>"$INVENTORY"
+  done
 }
 
 cmd_up() {
