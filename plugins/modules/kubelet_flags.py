@@ -23,6 +23,9 @@ description:
     C(--seccomp-default=false)) plus O(remove_flags), and writes the file back atomically with a backup.
   - C(--hostname-override) (CIS 4.2.7) is only reported unless O(remove_hostname_override), because removing it
     changes the node's name when the host name differs, and the node would register as a new node.
+  - The same weak flags are removed from the files in O(extra_env_files), the environment files the kubelet
+    unit reads for the administrator's own flags (kubeadm's drop-in reads C(KUBELET_EXTRA_ARGS) from
+    C(/etc/default/kubelet) or C(/etc/sysconfig/kubelet)). Each changed file gets its own backup and diff.
   - Files in O(scan_files) (the kubelet unit and its drop-ins) are only read; weak flags there are reported.
 options:
   path:
@@ -42,6 +45,16 @@ options:
     type: list
     elements: str
     default: []
+  extra_env_files:
+    description:
+      - More environment files to clean the same way, each with the variable that holds kubelet arguments.
+        A file that does not exist, or does not set the variable, is left alone.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path: {description: The environment file., type: path, required: true}
+      variable: {description: The variable holding kubelet arguments., type: str, default: KUBELET_EXTRA_ARGS}
   scan_files:
     description: Unit files and drop-ins to scan (read only) for weak flags.
     type: list
@@ -72,7 +85,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 removed:
-  description: Flags removed (or that would be), each with flag, value, cis, reason.
+  description: Flags removed (or that would be), each with file, flag, value, cis, reason.
   type: list
   elements: dict
   returned: always
@@ -87,9 +100,19 @@ backups_removed:
   elements: str
   returned: changed and backup
 backup_file:
-  description: Path of the backup copy, when one was made.
+  description: Path of the first backup copy, when one was made.
   type: str
   returned: changed and backup
+backup_files:
+  description: Every backup made, one per changed file.
+  type: list
+  elements: str
+  returned: always
+changed_files:
+  description: The env files that changed (or would, in check mode).
+  type: list
+  elements: str
+  returned: always
 """
 
 import os
@@ -102,38 +125,58 @@ from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._kubelet imp
     KubeletConfigError, dropin_flags, edit_flags_env, weak_flags, write_atomic)
 
 
-def run(module):
+def clean_env_file(module, path, variable, result, diffs):
+    """Drop the weak flags from ``variable`` in the env file ``path``; record what changed."""
     params = module.params
-    path = params["path"]
-    result = dict(changed=False, removed=[], reported=[])
+    if not os.path.isfile(path):
+        return
+    with open(path, "r") as handle:
+        text = handle.read()
+    try:
+        edit = edit_flags_env(text, variable, params["remove_hostname_override"], params["remove_flags"])
+    except KubeletConfigError as exc:
+        module.fail_json(msg="%s: %s; nothing written" % (path, exc))
+    result["removed"].extend(dict(f, file=path) for f in edit["removed"])
+    result["reported"].extend(dict(f, file=path) for f in edit["reported"])
+    if not edit["changed"]:
+        return
+    result["changed"] = True
+    result["changed_files"].append(path)
+    diffs.append(dict(before_header=path, after_header=path, before=text, after=edit["text"]))
+    if not module.check_mode:
+        if params["backup"]:
+            backup, removed = keep_backup(module, path, params["backup_dir"], params["backup_keep"])
+            result["backup_files"].append(backup)
+            result["backups_removed"].extend(removed)
+        write_atomic(module, path, edit["text"], mode=0o644)
+
+
+def run(module):
+    """Every env file is planned before any is written: a file that cannot be parsed fails with none changed."""
+    params = module.params
+    result = dict(changed=False, removed=[], reported=[], changed_files=[], backup_files=[], backups_removed=[])
+    targets = [(params["path"], params["variable"])]
+    targets += [(e["path"], e["variable"]) for e in params["extra_env_files"] if e["path"] != params["path"]]
+    for path, variable in targets:          # plan: fail on a bad file before any write
+        if os.path.isfile(path):
+            with open(path, "r") as handle:
+                try:
+                    edit_flags_env(handle.read(), variable, params["remove_hostname_override"], params["remove_flags"])
+                except KubeletConfigError as exc:
+                    module.fail_json(msg="%s: %s; nothing written" % (path, exc))
+    diffs = []
+    for path, variable in targets:
+        clean_env_file(module, path, variable, result, diffs)
     for scanned in params["scan_files"]:
         if os.path.isfile(scanned):
             with open(scanned, "r") as handle:
                 for finding in weak_flags(dropin_flags(handle.read())):
                     result["reported"].append(dict(finding, file=scanned))
-    if not os.path.exists(path):
-        return result
-    with open(path, "r") as handle:
-        text = handle.read()
-    try:
-        edit = edit_flags_env(text, params["variable"], params["remove_hostname_override"],
-                              params["remove_flags"])
-    except KubeletConfigError as exc:
-        module.fail_json(msg="%s: %s; nothing written" % (path, exc))
-    result["removed"] = edit["removed"]
-    result["reported"] = [dict(f, file=path) for f in edit["reported"]] + result["reported"]
-    if not edit["changed"]:
-        return result
-    result["changed"] = True
-    if module._diff:
-        result["diff"] = dict(before_header=path, after_header=path, before=text, after=edit["text"])
-    if not module.check_mode:
-        if params["backup"]:
-            result["backup_file"], result["backups_removed"] = keep_backup(
-                module, path, params["backup_dir"], params["backup_keep"])
-        write_atomic(module, path, edit["text"], mode=0o644)
+    if result["backup_files"]:
+        result["backup_file"] = result["backup_files"][0]
+    if module._diff and diffs:
+        result["diff"] = diffs if len(diffs) > 1 else diffs[0]
     return result
-
 
 
 def main():
@@ -143,6 +186,10 @@ def main():
             variable=dict(type="str", default="KUBELET_KUBEADM_ARGS"),
             remove_hostname_override=dict(type="bool", default=False),
             remove_flags=dict(type="list", elements="str", default=[]),
+            extra_env_files=dict(type="list", elements="dict", default=[], options=dict(
+                path=dict(type="path", required=True),
+                variable=dict(type="str", default="KUBELET_EXTRA_ARGS"),
+            )),
             scan_files=dict(type="list", elements="path", default=[]),
             backup=dict(type="bool", default=True),
             backup_dir=dict(type="path"),

@@ -148,3 +148,40 @@ def test_flags_env_missing_file_is_not_an_error(tmp_path):
 def test_missing_client_ca_fails_untouched(tmp_path):
     _assert_fails_untouched(tmp_path, {"authentication": {"x509": {"clientCAFile": str(tmp_path / "nope.crt")}}},
                             "nope.crt does not exist on this node")
+
+
+def test_flags_in_the_admins_env_file_are_removed_too(tmp_path):
+    # kubeadm's drop-in reads KUBELET_EXTRA_ARGS from /etc/default/kubelet: a weak flag there wins over the
+    # config file just as one in kubeadm-flags.env does.
+    env = _copy(tmp_path, "kubeadm-flags.env")
+    kubeadm_before = env.read_bytes()
+    extra = tmp_path / "default-kubelet"
+    extra.write_text('# mine\nKUBELET_EXTRA_ARGS="--node-labels=tier=db --anonymous-auth=true"\nOTHER=1\n')
+    os.chmod(extra, 0o640)
+    extra_before = extra.read_bytes()
+    args = {"path": str(env), "backup_dir": str(tmp_path / "backups"), "backup_keep": 3,
+            "extra_env_files": [{"path": str(extra)}, {"path": str(tmp_path / "sysconfig-kubelet")}]}
+    rc, res = run_module("kubelet_flags", args, tmp_path, check_mode=True)
+    assert rc == 0 and res["changed"] and res["changed_files"] == [str(extra)]
+    assert extra.read_bytes() == extra_before and env.read_bytes() == kubeadm_before
+    assert [(f["flag"], f["file"]) for f in res["removed"]] == [("anonymous-auth", str(extra))]
+    assert "--anonymous-auth=true" in res["diff"]["before"] and "--anonymous-auth" not in res["diff"]["after"]
+    rc, res = run_module("kubelet_flags", args, tmp_path)
+    assert rc == 0 and res["changed"] and len(res["backup_files"]) == 1
+    assert open(res["backup_files"][0], "rb").read() == extra_before
+    assert extra.read_text() == '# mine\nKUBELET_EXTRA_ARGS="--node-labels=tier=db"\nOTHER=1\n'
+    assert stat.S_IMODE(extra.stat().st_mode) == 0o640, "the admin's file keeps its mode"
+    assert env.read_bytes() == kubeadm_before
+    rc, res = run_module("kubelet_flags", args, tmp_path)
+    assert rc == 0 and res["changed"] is False
+
+
+def test_a_bad_env_file_fails_before_any_file_is_written(tmp_path):
+    env = _copy(tmp_path, "kubeadm-flags.env")
+    env.write_text(env.read_text().replace('"\n', ' --read-only-port=10255"\n'))
+    before = env.read_bytes()
+    extra = tmp_path / "default-kubelet"
+    extra.write_text('KUBELET_EXTRA_ARGS="--anonymous-auth=true\n')   # unbalanced quote
+    rc, res = run_module("kubelet_flags", {"path": str(env), "extra_env_files": [{"path": str(extra)}]}, tmp_path)
+    assert rc != 0 and str(extra) in res["msg"] and "nothing written" in res["msg"]
+    assert env.read_bytes() == before, "the first file is not written when a later one cannot be parsed"
