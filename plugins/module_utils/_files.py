@@ -3,15 +3,17 @@
 # Apache License 2.0
 #
 # PRIVATE to the k8s_hardening.kubeadm collection: no stability promise.
-# Pure logic behind the file_permissions module: expand the rules into files,
-# compare what is on disk with what the rules ask, and say what must change.
-"""Plan file mode and ownership changes from rules, without touching anything."""
+# Pure logic behind the file_permissions module (expand the rules into files, compare what is on
+# disk with what the rules ask, say what must change) and the read_files module (find and read).
+"""Plan file mode and ownership changes from rules, and find and read files, without touching anything."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import fnmatch
+import hashlib
 import os
 import stat
 
@@ -130,4 +132,51 @@ def describe(change):
     return "%s: %s%s" % (change["path"], ", ".join(parts), ids)
 
 
-__all__ = ["FileRuleError", "describe", "expand", "normalize_rules", "parse_mode", "plan_one", "wanted_mode"]
+def find_files(paths, patterns, depth):
+    """Regular files (links followed) below ``paths`` whose names match one of ``patterns``, at most ``depth``
+    levels down (1: the directory itself), as ansible.builtin.find counts them; sorted, no duplicates."""
+    out = []
+    for base in paths:
+        base = os.path.normpath(base)
+        if not os.path.isdir(base):
+            continue
+        base_depth = base.rstrip(os.sep).count(os.sep)
+        for directory, dirs, names in os.walk(base):
+            level = directory.rstrip(os.sep).count(os.sep) - base_depth + 1
+            if level >= depth:
+                dirs[:] = []
+            for name in names:
+                path = os.path.join(directory, name)
+                if os.path.isfile(path) and any(fnmatch.fnmatch(name, p) for p in patterns):
+                    out.append(path)
+    return sorted(set(out))
+
+
+def read_entry(item, path, with_content, max_size):
+    """One result in the shape of a slurp/stat loop item: ``item``, ``source``, ``stat`` (exists, sha256
+    checksum, writeable) and, with ``with_content``, ``content`` in base64; a file that cannot be read has
+    ``failed`` and ``msg``."""
+    entry = {"item": item, "source": path, "stat": {"path": path, "exists": False}}
+    if not os.path.isfile(path):
+        entry.update(failed=True, msg="file not found: %s" % path, stat={"path": path,
+                                                                         "exists": os.path.exists(path)})
+        return entry
+    try:
+        if os.path.getsize(path) > max_size:
+            entry.update(failed=True, msg="%s is larger than max_size (%d bytes)" % (path, max_size))
+            return entry
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        entry.update(failed=True, msg="%s: %s" % (path, exc.strerror or exc))
+        return entry
+    entry["stat"] = {"path": path, "exists": True, "checksum": hashlib.sha256(data).hexdigest(),
+                     "writeable": os.access(path, os.W_OK)}
+    if with_content:
+        entry["content"] = base64.b64encode(data).decode("ascii")
+        entry["encoding"] = "base64"
+    return entry
+
+
+__all__ = ["FileRuleError", "describe", "expand", "find_files", "normalize_rules", "parse_mode", "plan_one",
+           "read_entry", "wanted_mode"]

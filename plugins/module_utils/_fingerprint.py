@@ -96,12 +96,29 @@ def describe_entry(path, content=True, max_content=DEFAULT_MAX_CONTENT, lstat=os
     return "file|%s|size:%d|mtime:%d" % (meta, st.st_size, st.st_mtime_ns)
 
 
+def _below(path, tree):
+    return path.startswith(tree.rstrip(os.sep) + os.sep)
+
+
 def walk(specs, max_content=DEFAULT_MAX_CONTENT, max_entries=DEFAULT_MAX_ENTRIES, lstat=os.lstat):
     """``{path: line}`` for every spec path and, with ``recurse``, everything below it
     (symbolic links are described, never followed)."""
     entries = {}
-    for spec in normalize_specs(specs):
-        todo = [spec["path"]]
+    specs = normalize_specs(specs)
+    # Trees hashed in full; a path at or below one of them (e.g. /etc/kubernetes/pki, named by two roles
+    # inside /etc/kubernetes) is already covered, with its content, and is not walked again.
+    trees = sorted({s["path"] for s in specs if s["recurse"] and s["content"]})
+    trees = [t for t in trees if not any(_below(t, other) for other in trees if other != t)]
+    walked = set()
+    for spec in specs:
+        path = spec["path"]
+        if path in trees and spec["recurse"] and spec["content"]:
+            if path in walked:
+                continue
+            walked.add(path)
+        elif any(path == tree or _below(path, tree) for tree in trees):
+            continue
+        todo = [path]
         while todo:
             path = todo.pop()
             line = describe_entry(path, spec["content"], max_content, lstat)

@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 import shlex
-import shutil
-import time
 
 import yaml
 
@@ -453,22 +450,10 @@ def write_atomic(module, path, text, mode=0o600):
     return _fileio.write_atomic(module, path, text, mode=mode, keep_existing_mode=True)
 
 
-def backup_file(module, path, backup_dir=None, stamp=None):
-    """Copy path to backup_dir (created 0700) as <name>.<stamp>, or next to it via module.backup_local."""
-    if not backup_dir:
-        return module.backup_local(path)
-    os.makedirs(backup_dir, mode=0o700, exist_ok=True)
-    stamp = stamp or time.strftime("%Y%m%dT%H%M%S")
-    dest = os.path.join(backup_dir, "%s.%s" % (os.path.basename(path), stamp))
-    shutil.copy2(path, dest)
-    os.chmod(dest, 0o600)
-    return dest
-
-
 __all__ = [
     "KUBELET_API_VERSION", "KUBELET_KIND", "KNOWN_TOP_LEVEL_KEYS", "KERNEL_DEFAULTS",
     "TLS_MIN_VERSIONS", "AUTHORIZATION_MODES", "WEAK_FLAG_RULES", "KubeletConfigError",
     "load", "dump", "deep_merge", "get_path", "diff_paths", "format_changes",
     "parse_duration", "validate", "parse_env_file", "split_args", "join_args",
-    "render_env_file", "weak_flags", "edit_flags_env", "dropin_flags", "write_atomic", "backup_file",
+    "render_env_file", "weak_flags", "edit_flags_env", "dropin_flags", "write_atomic",
 ]

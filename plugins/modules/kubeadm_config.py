@@ -120,12 +120,14 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import keep_backup
+
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._kubeadm_config import (
     CLUSTER_CONFIGMAP, CLUSTER_KIND, KUBELET_CONFIGMAP, KubeadmConfigError, apply_contributions,
     apply_kubelet_settings, compare, dump, empty_cluster_configuration, empty_kubelet_configuration, find_document,
     load_documents, validate_cluster_configuration)
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._kubelet import (
-    KUBELET_KIND, backup_file, format_changes, write_atomic)
+    KUBELET_KIND, format_changes, write_atomic)
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._tls import (
     cipher_suites_for, normalize_cipher_suites)
 
@@ -251,7 +253,7 @@ def run(module):
             if not os.path.isdir(directory):
                 os.makedirs(directory, mode=0o700)
             if file_text and params["backup"]:
-                result["backup_file"] = backup_file(module, dest)
+                result["backup_file"] = keep_backup(module, dest, None, 0)[0]
             write_atomic(module, dest, dump(after))
     return result
 

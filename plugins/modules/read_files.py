@@ -76,53 +76,11 @@ results:
   returned: always
 """
 
-import base64
-import fnmatch
-import hashlib
 import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-
-def found_files(paths, patterns, depth):
-    out = []
-    for base in paths:
-        base = os.path.normpath(base)
-        if not os.path.isdir(base):
-            continue
-        base_depth = base.rstrip(os.sep).count(os.sep)
-        for directory, dirs, names in os.walk(base):
-            level = directory.rstrip(os.sep).count(os.sep) - base_depth + 1
-            if level >= depth:
-                dirs[:] = []
-            for name in names:
-                path = os.path.join(directory, name)
-                if os.path.isfile(path) and any(fnmatch.fnmatch(name, p) for p in patterns):
-                    out.append(path)
-    return sorted(set(out))
-
-
-def read_one(item, path, with_content, max_size):
-    entry = {"item": item, "source": path, "stat": {"path": path, "exists": False}}
-    if not os.path.isfile(path):
-        entry.update(failed=True, msg="file not found: %s" % path, stat={"path": path,
-                                                                         "exists": os.path.exists(path)})
-        return entry
-    try:
-        if os.path.getsize(path) > max_size:
-            entry.update(failed=True, msg="%s is larger than max_size (%d bytes)" % (path, max_size))
-            return entry
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        entry.update(failed=True, msg="%s: %s" % (path, exc.strerror or exc))
-        return entry
-    entry["stat"] = {"path": path, "exists": True, "checksum": hashlib.sha256(data).hexdigest(),
-                     "writeable": os.access(path, os.W_OK)}
-    if with_content:
-        entry["content"] = base64.b64encode(data).decode("ascii")
-        entry["encoding"] = "base64"
-    return entry
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._files import find_files, read_entry
 
 
 def main():
@@ -143,10 +101,10 @@ def main():
         path = item.get("path") if isinstance(item, dict) else item
         if not isinstance(path, str) or not os.path.isabs(path):
             module.fail_json(msg="read_files: items: each item needs an absolute path, got %r" % (item,))
-        results.append(read_one(item, path, p["content"], p["max_size"]))
+        results.append(read_entry(item, path, p["content"], p["max_size"]))
     if p["find_paths"]:
-        for path in found_files(p["find_paths"], p["find_patterns"], max(1, p["find_depth"])):
-            results.append(read_one(path, path, p["content"], p["max_size"]))
+        for path in find_files(p["find_paths"], p["find_patterns"], max(1, p["find_depth"])):
+            results.append(read_entry(path, path, p["content"], p["max_size"]))
     module.exit_json(changed=False, results=results)
 
 

@@ -74,3 +74,26 @@ def test_plan_one_real_stat(tmp_path):
 def test_older_spellings_normalized():
     rule = _files.normalize_rules([{"path": "/x", "recurse_pattern": "*.crt", "include_dirs": True, "max_mode": True}])[0]
     assert rule["pattern"] == "*.crt" and rule["recurse"] is True and rule["include_dir"] is True
+
+
+def test_find_files_depth_counts_as_ansible_find(tmp_path):
+    from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._files import find_files
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "top.crt").write_text("x")
+    (tmp_path / "a" / "one.crt").write_text("x")
+    (tmp_path / "a" / "b" / "two.crt").write_text("x")
+    (tmp_path / "a" / "skip.key").write_text("x")
+    assert find_files([str(tmp_path)], ["*.crt"], 1) == [str(tmp_path / "top.crt")]
+    assert find_files([str(tmp_path)], ["*.crt"], 2) == [str(tmp_path / "a" / "one.crt"), str(tmp_path / "top.crt")]
+    assert len(find_files([str(tmp_path), str(tmp_path)], ["*.crt", "*.key"], 3)) == 4
+    assert find_files([str(tmp_path / "missing")], ["*"], 3) == []
+
+
+def test_read_entry_shape(tmp_path):
+    from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._files import read_entry
+    path = tmp_path / "f"
+    path.write_text("abc")
+    entry = read_entry({"path": str(path), "node": "n"}, str(path), False, 10)
+    assert entry["item"]["node"] == "n" and "content" not in entry and entry["stat"]["exists"]
+    assert read_entry(str(path), str(path), True, 2)["failed"], "larger than max_size"
+    assert read_entry("x", str(tmp_path / "none"), True, 10)["stat"]["exists"] is False

@@ -133,3 +133,22 @@ def test_inputs_and_tree_digests(tmp_path):
     assert fp.tree_digest(str(tmp_path), ["roles"]) == first
     (tmp_path / "roles" / "main.yml").write_text("b")
     assert fp.tree_digest(str(tmp_path), ["roles"]) != first
+
+
+def test_paths_inside_a_hashed_tree_are_not_walked_twice(tmp_path):
+    root = _tree(tmp_path)
+    calls = []
+
+    def counting_lstat(path):
+        calls.append(path)
+        return os.lstat(path)
+
+    specs = [{"path": str(root), "recurse": True}, {"path": str(root / "pki"), "recurse": True},
+             str(root / "manifests" / "kube-apiserver.yaml"), {"path": str(root), "recurse": True},
+             str(tmp_path / "outside")]
+    entries = fp.walk(specs, lstat=counting_lstat)
+    assert entries == fp.walk([{"path": str(root), "recurse": True}, str(tmp_path / "outside")])
+    assert len(calls) == len(set(calls)), "every path is described once"
+    # a tree hashed only by size and mtime does not cover the content of what is inside it
+    logs = fp.walk([{"path": str(root), "recurse": True, "content": False}, str(root / "pki" / "ca.key")])
+    assert "sha256:" in logs[str(root / "pki" / "ca.key")]
