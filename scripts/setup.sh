@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 ANSIBLE_PKG_VERSION=11.13.0
-APT_PACKAGES="podman runc debootstrap etcd-server etcd-client iptables netavark aardvark-dns uidmap openssl openssh-client make python3-venv"
+APT_PACKAGES="podman runc debootstrap etcd-server etcd-client iptables netavark aardvark-dns uidmap openssl openssh-client make python3-venv xz-utils curl"
 stamp() { printf '[setup %s] %s\n' "$(date +%T)" "$*"; }
 
 missing=""
@@ -35,7 +35,7 @@ if ! cmp -s requirements.txt .venv/.requirements.installed 2>/dev/null; then
 fi
 
 COLL=.cache/collections/ansible_collections
-if [ ! -f ".cache/collections/.from-ansible-$ANSIBLE_PKG_VERSION" ]; then
+if ! cmp -s requirements-collections.txt ".cache/collections/.from-ansible-$ANSIBLE_PKG_VERSION"; then
   stamp "extracting collections from ansible==$ANSIBLE_PKG_VERSION"
   mkdir -p .cache/wheels "$COLL"
   .venv/bin/pip download -q --disable-pip-version-check --no-deps -d .cache/wheels "ansible==$ANSIBLE_PKG_VERSION" 2>&1 \
@@ -53,10 +53,14 @@ with zipfile.ZipFile(whl) as z:
             if name.startswith(f"ansible_collections/{ns}/{n}/"):
                 z.extract(name, ".cache/collections")
 PY
-  touch ".cache/collections/.from-ansible-$ANSIBLE_PKG_VERSION"
+  cp requirements-collections.txt ".cache/collections/.from-ansible-$ANSIBLE_PKG_VERSION"
 fi
 mkdir -p "$COLL/k8s_hardening"
 ln -sfn "$ROOT" "$COLL/k8s_hardening/kubeadm"
+
+# Real Kubernetes binaries for the lab's control plane and the tests (K8S_BIN_DIR, else
+# ../shared/k8s/v<version>/, else the official release), verified, under .cache/k8s/.
+bash scripts/k8s-binaries.sh "${LAB_K8S_VERSION:-1.33.3}" 1.28.7
 
 if [ "${SKIP_LAB_IMAGE:-0}" != 1 ]; then
   bash lab/lab.sh image
