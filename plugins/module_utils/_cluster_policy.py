@@ -81,6 +81,14 @@ def _ns(obj):
     return _meta(obj).get("namespace")
 
 
+def name_of(obj):
+    return _name(obj)
+
+
+def namespace_of(obj):
+    return _ns(obj)
+
+
 def _ref(obj, kind=None):
     kind = kind or (obj or {}).get("kind") or "?"
     ns = _ns(obj)
@@ -215,16 +223,17 @@ _PSA_WARNING_POD = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)( \(and (\d+) o
 
 def psa_warning_pods(warnings):
     """Pod names (and the 'and N other pods' counts) from the API server's warnings on a dry-run label change."""
-    pods, others = [], 0
+    pods, others, violation = [], 0, False
     for text in warnings or []:
         text = str(text).strip()
         if _PSA_WARNING_HEAD.match(text):
+            violation = True
             continue
         match = _PSA_WARNING_POD.match(text)
         if match:
             pods.append(match.group(1))
             others += int(match.group(4) or 0)
-    return {"pods": sorted(set(pods)), "others": others}
+    return {"pods": sorted(set(pods)), "others": others, "violation": violation or bool(pods)}
 
 
 def psa_refusals(plan, pods, dry_run_warnings=None, accept=False):
@@ -255,10 +264,13 @@ def psa_refusals(plan, pods, dry_run_warnings=None, accept=False):
                 local.append({"name": _name(pod), "violations": bad})
         api = psa_warning_pods((dry_run_warnings or {}).get(ns))
         names = sorted(set([p["name"] for p in local] + api["pods"]))
-        if not names and not api["others"]:
+        if not names and not api["violation"]:
             continue
+        # kubernetes.core splits the Warning header at ", ", which drops the pod lines that list several
+        # violations: the API's headline still counts, and the pods come from the evaluation here.
         msg = "namespace %s: raising Pod Security enforce to %s would reject %s%s" % (
-            ns, level, ", ".join(names), (" and %d other pods" % api["others"]) if api["others"] else "")
+            ns, level, ", ".join(names) or "pods the API server did not name",
+            (" and %d other pods" % api["others"]) if api["others"] else "")
         out.append({"namespace": ns, "level": level, "pods": local, "from_api": api["pods"], "message": msg})
     return out
 
@@ -605,6 +617,9 @@ _POD_CHECKS = (
 )
 
 
+POD_CHECK_KEYS = tuple(k for k, _p in _POD_CHECKS)
+
+
 def workload_findings(objects, configmaps=None, default_namespace_objects=None, exempt=None):
     """CIS 5.2.x, 5.4.1, 5.x.2 (seccomp), 5.x.4 (default namespace) and ConfigMap credential keys.
 
@@ -672,7 +687,7 @@ def namespace_findings(namespaces, selected, network_policies_=None, psa_managed
 
 __all__ = [
     "PSA_LEVELS", "PSA_MODES", "PSA_PREFIX", "MANAGED_BY", "SYSTEM_NAMESPACES", "METADATA_CIDRS", "KNOWN_CNIS",
-    "WORKLOAD_KINDS", "PolicyError", "level_rank", "stricter", "finding", "why", "select_namespaces",
+    "WORKLOAD_KINDS", "POD_CHECK_KEYS", "PolicyError", "name_of", "namespace_of", "level_rank", "stricter", "finding", "why", "select_namespaces",
     "check_levels", "psa_plan", "psa_warning_pods", "psa_refusals", "pod_spec", "containers", "pss_violations",
     "network_policies", "default_sa_patch", "limit_range", "pending", "detect_cni", "workload_objects",
     "service_account_findings", "workload_findings", "namespace_findings",
