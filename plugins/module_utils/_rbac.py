@@ -252,10 +252,22 @@ def masters_findings(certificates=None, audit=None):
     return out
 
 
-def masters_audit_events(lines, since=None, limit_users=20):
+def rfc3339_after(timestamp, seconds):
+    """An RFC 3339 UTC time ('...Z') ``seconds`` after ``timestamp`` (as the API server writes them)."""
+    import datetime  # pylint: disable=import-outside-toplevel
+    base = datetime.datetime.strptime(timestamp.rstrip("Z").split(".")[0], "%Y-%m-%dT%H:%M:%S")
+    return (base + datetime.timedelta(seconds=int(seconds))).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# The API server's own loopback client is in system:masters; it is no credential anybody holds.
+LOOPBACK_USERS = ("system:apiserver",)
+
+
+def masters_audit_events(lines, since=None, limit_users=20, ignore_users=LOOPBACK_USERS):
     """Audit events (JSON lines of an audit log backend) whose user is in group system:masters, at or after
     ``since`` (RFC 3339, compared as text: the API server writes UTC 'Z' times). Stage ResponseComplete only
-    (or the event's only stage), so one request counts once. Returns {events, users, last, bad_lines}."""
+    (or the event's only stage), so one request counts once; the API server's loopback identity
+    (system:apiserver) is not counted. Returns {events, users, last, bad_lines}."""
     import json  # pylint: disable=import-outside-toplevel
     events, users, last, bad = 0, set(), None, 0
     for line in lines:
@@ -268,7 +280,7 @@ def masters_audit_events(lines, since=None, limit_users=20):
             bad += 1
             continue
         user = ev.get("user") or {}
-        if "system:masters" not in (user.get("groups") or []):
+        if "system:masters" not in (user.get("groups") or []) or user.get("username") in ignore_users:
             continue
         if ev.get("stage") not in (None, "ResponseComplete", "Panic"):
             continue
@@ -282,5 +294,5 @@ def masters_audit_events(lines, since=None, limit_users=20):
     return {"events": events, "users": sorted(users), "last": last, "bad_lines": bad}
 
 
-__all__ = ["masters_audit_events", "KUBEADM_OBJECTS", "ANONYMOUS", "CHECKS", "why", "builtin", "rule_grants", "analyse",
+__all__ = ["LOOPBACK_USERS", "rfc3339_after", "masters_audit_events", "KUBEADM_OBJECTS", "ANONYMOUS", "CHECKS", "why", "builtin", "rule_grants", "analyse",
            "subjects_with_bindings", "masters_findings"]

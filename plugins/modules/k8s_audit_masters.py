@@ -27,6 +27,10 @@ options:
     description: RFC 3339 time (UTC, C(Z)); earlier events (the bootstrap) are not counted. Empty counts all.
     type: str
     default: ""
+  since_offset:
+    description: Seconds added to O(since) (the bootstrap grace period after kube-system's creationTimestamp).
+    type: int
+    default: 0
 attributes:
   diff_mode:
     support: none
@@ -39,7 +43,8 @@ EXAMPLES = r"""
 - name: Requests by system:masters users after bootstrap
   k8s_hardening.kubeadm.k8s_audit_masters:
     path: /var/log/kubernetes/audit/audit.log
-    since: "2026-01-01T10:30:00Z"
+    since: "2026-01-01T10:00:00Z"   # kube-system's creationTimestamp
+    since_offset: 3600
 """
 
 RETURN = r"""
@@ -74,22 +79,29 @@ import io
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._rbac import masters_audit_events
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._rbac import masters_audit_events, rfc3339_after
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(path=dict(type="path", required=True), since=dict(type="str", default="")),
+        argument_spec=dict(path=dict(type="path", required=True), since=dict(type="str", default=""),
+                           since_offset=dict(type="int", default=0)),
         supports_check_mode=True,
     )
     path = module.params["path"]
+    since = module.params["since"] or None
+    if since:
+        try:
+            since = rfc3339_after(since, module.params["since_offset"])
+        except ValueError as exc:
+            module.fail_json(msg="since: not an RFC 3339 time (%s): %s" % (module.params["since"], exc))
     try:
         with io.open(path, "r", encoding="utf-8", errors="replace") as handle:
-            res = masters_audit_events(handle, module.params["since"] or None)
+            res = masters_audit_events(handle, since)
     except (IOError, OSError) as exc:
         module.exit_json(changed=False, readable=False, path=path, events=0, users=[], last=None,
                          error=str(exc))
-    module.exit_json(changed=False, readable=True, path=path, events=res["events"], users=res["users"],
+    module.exit_json(changed=False, readable=True, path=path, since=since, events=res["events"], users=res["users"],
                      last=res["last"], bad_lines=res["bad_lines"])
 
 

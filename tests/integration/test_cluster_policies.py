@@ -51,7 +51,12 @@ PLAIN_POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "plain"},
 def cluster(tmp_path_factory):
     realk8s.skip_or_fail(pytest, VERSION)
     root = tmp_path_factory.mktemp("cluster-policies")
-    cp = realk8s.ControlPlane(str(root / "cp"), version=VERSION, controller_manager=True)
+    # a real audit log: the requests the test makes with super-admin.conf (system:masters) land in it
+    policy = root / "audit-policy.yaml"
+    policy.write_text("apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\n"
+                      "rules:\n- level: Metadata\n")
+    cp = realk8s.ControlPlane(str(root / "cp"), version=VERSION, controller_manager=True, extra_flags={
+        "audit-policy-file": str(policy), "audit-log-path": str(root / "audit.log")})
     try:
         cp.start()
         yield cp, str(root)
@@ -69,7 +74,8 @@ def apply(cp, obj, namespace=None, check=True):
 
 
 def get(cp, *args):
-    return json.loads(kubectl(cp, "get", "-o", "json", *args).stdout)
+    # admin.conf (not system:masters): reading the state adds no system:masters request to the audit log
+    return json.loads(kubectl(cp, "get", "-o", "json", *args, kubeconfig=cp.admin_kubeconfig).stdout)
 
 
 def play(cp, root, extra=None, args=()):
@@ -81,10 +87,12 @@ def play(cp, root, extra=None, args=()):
         yaml.safe_dump({"all": {"children": {"control_plane": {"hosts": {"localhost": {
             "ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}}}, handle)
     variables = {
-        "k8s_hardening_api": {"host": "localhost", "kubeconfig": cp.kubeconfig, "server_version": VERSION},
+        # admin.conf (kubeadm:cluster-admins through RBAC), as the k8s_api preflight picks it on 1.29+
+        "k8s_hardening_api": {"host": "localhost", "kubeconfig": cp.admin_kubeconfig, "server_version": VERSION},
         "cluster_policies_control_plane_hosts": ["localhost"],
         "cluster_policies_kubeconfig_dirs": [cp.kubeconfig_dir],
-        "cluster_policies_audit_log": os.path.join(root, "no-audit.log"),
+        "cluster_policies_audit_log": os.path.join(root, "audit.log"),
+        "cluster_policies_bootstrap_grace": 0,
         "cluster_policies_exclude_namespaces": ["kube-system", "kube-public", "kube-node-lease", "exempt"],
         "cluster_policies_limit_range_enabled": True,
         "tree": os.path.join(root, "tree"),
@@ -212,6 +220,8 @@ def test_cluster_policies_end_to_end(cluster):
     assert ("cni", "CNI") in found   # no CNI runs here: the policies are inert, and the report says so
     assert ("system_masters", "localhost:%s" % os.path.join(cp.kubeconfig_dir, "super-admin.conf")) in found
     assert not [f for f in found if f[0] == "system_masters" and f[1].endswith("/admin.conf")]   # 1.33: not masters
+    audit = [f for f in report["cluster_findings"] if f["object"] == "localhost:" + os.path.join(root, "audit.log")]
+    assert audit and "by system:masters users (kubernetes-super-admin)" in audit[0]["detail"], audit
     # the built-in cluster-admin binding is listed, not counted
     assert [f for f in report["cluster_findings"] if f["object"] == "ClusterRoleBinding cluster-admin"
             and not f["counts"]]

@@ -121,8 +121,16 @@ def test_masters_audit_events():
              ev("2026-01-02T00:00:00.1Z", ["system:masters", "system:authenticated"]),
              ev("2026-01-02T00:00:00.1Z", ["system:masters"], stage="ResponseStarted"),
              ev("2026-01-03T00:00:00.1Z", ["kubeadm:cluster-admins"], user="kubernetes-admin"),
+             ev("2026-01-03T00:00:00.1Z", ["system:masters"], user="system:apiserver"),   # loopback client
              "not json system:masters", ""]
     got = rbac.masters_audit_events(lines, since="2026-01-01T12:00:00Z")
     assert got == {"events": 1, "users": ["kubernetes-super-admin"], "last": "2026-01-02T00:00:00.1Z",
                    "bad_lines": 1}
     assert rbac.masters_audit_events(lines)["events"] == 2
+
+
+def test_rfc3339_after():
+    assert rbac.rfc3339_after("2026-01-01T23:30:00Z", 3600) == "2026-01-02T00:30:00Z"
+    assert rbac.rfc3339_after("2026-01-01T00:00:00.123Z", 0) == "2026-01-01T00:00:00Z"
+    with pytest.raises(ValueError):
+        rbac.rfc3339_after("yesterday", 1)
