@@ -260,3 +260,33 @@ def test_cluster_policies_end_to_end(cluster):
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert recap_changed(proc) == 0
     assert state(cp) == before
+
+
+def test_system_masters_decided_by_the_certificate_on_1_28(tmp_path):
+    """kubeadm 1.28's admin.conf carries O=system:masters (no super-admin.conf yet): the report says so from the
+    certificate itself. Only the reports run here (every enforced area off): nothing is written."""
+    realk8s.skip_or_fail(pytest, "1.28.7")
+    root = str(tmp_path)
+    cp = realk8s.ControlPlane(os.path.join(root, "cp"), version="1.28.7")
+    try:
+        cp.start()
+        _tree(os.path.join(root, "tree"))
+        before = state(cp)
+        proc = play(cp, root, {"k8s_hardening_api": {"host": "localhost", "kubeconfig": cp.admin_kubeconfig,
+                                                     "server_version": "1.28.7"},
+                               "cluster_policies_psa_enabled": False, "cluster_policies_network_policy_enabled": False,
+                               "cluster_policies_service_accounts_enabled": False,
+                               "cluster_policies_limit_range_enabled": False,
+                               "k8s_hardening_report_dir": os.path.join(root, "reports")})
+        assert proc.returncode == 0, proc.stdout[-5000:]
+        assert state(cp) == before
+        with open(os.path.join(root, "reports", "report.json")) as handle:
+            report = json.load(handle)
+        masters = sorted(f["object"] for f in report["cluster_findings"] if f["check"] == "system_masters")
+        assert masters == ["localhost:" + os.path.join(cp.kubeconfig_dir, "admin.conf")], masters
+        rows = dict((r["id"], r) for r in report["nodes"]["cluster"]["results"])
+        assert rows["5.1.7"]["status"] == "manual"
+        assert rows["5.3.2"]["status"] == "manual"    # reported even with the NetworkPolicy area off
+        assert "not gathered" not in rows["5.1.1"]["reason"]
+    finally:
+        cp.stop()
