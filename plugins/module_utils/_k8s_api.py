@@ -55,13 +55,13 @@ def install_hint(python="python3", node=None):
 
 def client_problem(found_version, import_error=None, python="python3", node=None, minimum=MIN_CLIENT_VERSION):
     """None when the client is usable, else the message saying what is missing and how to fix it."""
-    where = node or "the node"
+    where = "%s: " % node if node else ""
     if found_version is None:
-        return ("%s: the Python library 'kubernetes' (%s or later, needed by kubernetes.core) is not importable by %s%s; %s"
+        return ("%sthe Python library 'kubernetes' (%s or later, needed by kubernetes.core) is not importable by %s%s; %s"
                 % (where, minimum, python, " (%s)" % import_error if import_error else "", install_hint(python, node)))
     if not version_ok(found_version, minimum):
-        return ("%s: the Python library 'kubernetes' is %s, too old: kubernetes.core needs %s or later (%s); %s"
-                % (where, found_version, minimum, TOO_OLD_PACKAGES, install_hint(python, node)))
+        return ("%sthe Python library 'kubernetes' for %s is %s, too old: kubernetes.core needs %s or later (%s); %s"
+                % (where, python, found_version, minimum, TOO_OLD_PACKAGES, install_hint(python, node)))
     return None
 
 
@@ -131,6 +131,13 @@ def core_v1_api(kubeconfig, retries=None):
     return client.CoreV1Api(client.ApiClient(cfg)), cfg.host
 
 
+def server_version(kubeconfig, timeout):
+    """gitVersion of the API server (GET /version), through the kubernetes client; exceptions propagate."""
+    from kubernetes import client
+    core, dummy = core_v1_api(kubeconfig, retries=1)
+    return client.VersionApi(core.api_client).get_code(_request_timeout=timeout).git_version
+
+
 def client_version():
     """(version of the importable kubernetes library, None) or (None, the import error)."""
     try:
@@ -138,6 +145,19 @@ def client_version():
     except ImportError as exc:
         return None, str(exc)
     return getattr(kubernetes, "__version__", "0"), None
+
+
+def parse_candidate(output, manager):
+    """The candidate version of the distribution's package from `apt-cache policy` or `dnf repoquery` output."""
+    text = output or ""
+    if manager == "apt":
+        match = re.search(r"^\s*Candidate:\s*(\S+)", text, re.M)
+        if not match or match.group(1) == "(none)":
+            return None
+        version = match.group(1).split(":", 1)[-1]          # drop an epoch
+        return version.split("-", 1)[0].split("+", 1)[0]     # drop the Debian revision
+    lines = [line.strip() for line in text.splitlines() if re.match(r"^\s*\d", line)]
+    return lines[-1] if lines else None
 
 
 # --------------------------------------------------------------------------
@@ -267,4 +287,4 @@ def _short(chain, prefer):
 
 __all__ = ["MIN_CLIENT_VERSION", "PIP_REQUIREMENT", "DISTRO_PACKAGE", "TOO_OLD_PACKAGES", "version_tuple",
            "version_ok", "install_hint", "client_problem", "install_method", "kubeconfig_problem",
-           "kubeconfig_server", "read_kubeconfig", "core_v1_api", "client_version", "api_status", "describe_api_error"]
+           "kubeconfig_server", "read_kubeconfig", "parse_candidate", "core_v1_api", "server_version", "client_version", "api_status", "describe_api_error"]
