@@ -57,15 +57,15 @@ class Result(object):
 
 
 def run_playbook(tmp_path, playbook, python=sys.executable, extra_vars=None, check=False, diff=False,
-                 callback="ansible.posix.json", timeout=600, args=()):
-    """ansible-playbook playbook (a path or a list of plays) against localhost."""
+                 callback="ansible.posix.json", timeout=600, args=(), inventory_file=None):
+    """ansible-playbook playbook (a path or a list of plays) against localhost (or ``inventory_file``)."""
     if not isinstance(playbook, str):
         path = tmp_path / "playbook.json"
         path.write_text(json.dumps(playbook))   # JSON is YAML
         playbook = str(path)
     varfile = tmp_path / "vars.json"
     varfile.write_text(json.dumps(extra_vars or {}))
-    cmd = [os.path.join(BIN, "ansible-playbook"), "-i", inventory(tmp_path, python), playbook,
+    cmd = [os.path.join(BIN, "ansible-playbook"), "-i", inventory_file or inventory(tmp_path, python), playbook,
            "-e", "@" + str(varfile)] + list(args)
     if check:
         cmd.append("--check")
