@@ -19,7 +19,7 @@ description:
     least the version C(kubernetes.core) needs (24.2.0); whether the kubeconfig is readable and names a server for
     its current context; and, with O(distro_candidate), the version of the distribution's C(python3-kubernetes)
     package, so an install can pick it or pip.
-  - Never fails on what it finds: RV(problems) lists each finding with how to fix it; the role stops on them.
+  - Never fails on what it finds; RV(problems) lists each finding with how to fix it, and the role stops on them.
     Makes no network connection unless O(probe) is set.
 options:
   kubeconfig:
