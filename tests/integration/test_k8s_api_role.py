@@ -6,6 +6,7 @@ port that never answers are the other failures. Each failure must stop the play 
 naming the node, what is missing and how to fix it.
 """
 import socket
+import subprocess
 import sys
 
 import pytest
@@ -164,3 +165,34 @@ def test_bad_settings_fail_first(tmp_path):
     res = run_playbook(tmp_path, plays, extra_vars={"k8s_api_host": "no-such-host"})
     msg = failure(res)
     assert "k8s_api_host" in msg and "no-such-host" in msg, msg
+
+
+def test_install_client_opt_in(cp, tmp_path):
+    """k8s_api_install_client: true installs the client with pip for the node's interpreter, then the check passes.
+
+    A throwaway venv of the system's Python, with pip and without `kubernetes`; pip reaches the package index this
+    machine's pip is configured for (the test skips, saying so, when none answers). The distribution package path
+    is not taken here: bookworm's python3-kubernetes (22.6) is too old, and a venv never uses it (unit-tested in
+    test_k8s_api.py::test_install_method)."""
+    venv = tmp_path / "venv"
+    subprocess.run(["/usr/bin/python3", "-m", "venv", "--system-site-packages", str(venv)], check=True,
+                   capture_output=True)
+    python = str(venv / "bin" / "python")
+    if subprocess.run([python, "-c", "import kubernetes"], capture_output=True).returncode == 0:
+        pytest.skip("the system Python has the kubernetes library")
+    plays, marker = play(tmp_path)
+    res = run_playbook(tmp_path, plays, python=python,
+                       extra_vars={"k8s_api_kubeconfig": cp.admin_kubeconfig, "k8s_api_install_client": True})
+    failed = res.failed()
+    if failed and "Install the client with pip" in failed[0][0] and \
+            any(s in failed[0][1] + res.out for s in ("No matching distribution", "Could not find a version",
+                                                      "Failed to establish a new connection")):
+        pytest.skip("no Python package index answers here: %s" % failed[0][1][-300:])
+    assert res.rc == 0, res.out[-4000:]
+    pip = [r for t, h, r in res.tasks if t.endswith("Install the client with pip, for the interpreter Ansible uses there")]
+    assert pip and pip[0]["changed"] is True
+    assert res.task("Show the fact")["k8s_hardening_api"]["server_version"] == "v" + cp.version
+    assert marker.exists()
+    version = subprocess.run([python, "-c", "import kubernetes; print(kubernetes.__version__)"], capture_output=True,
+                             text=True, check=True).stdout.strip()
+    assert (24, 2) <= tuple(int(x) for x in version.split(".")[:2]) < (38,)
