@@ -5,10 +5,20 @@
 NOT the kubelet. It does the part of the kubelet's work the hardening
 collection depends on, honestly and visibly:
 
-* takes the kubelet's command line (--config, --kubeconfig,
-  --hostname-override, ...) and its KubeletConfiguration, and refuses to start
-  (non-zero exit, one clear log line) on values the real kubelet refuses;
-* serves GET /healthz -> "ok" on healthzBindAddress:healthzPort;
+* takes the kubelet's command line and its KubeletConfiguration and refuses to
+  start (exit 1, one "command failed" line) on exactly what the real kubelet
+  refuses before it connects to the container runtime (flags of the version in
+  LAB_KUBELET_VERSION, decoding, validation, TLS options, client CA, kubeconfig,
+  authorization mode); lab/tests/test_lab_kubelet_agreement.py runs the real
+  kubelet v1.28.7 and v1.33.3 on the same inputs and asserts agreement. What the
+  real kubelet checks after the runtime is up (protectKernelDefaults' sysctls,
+  the serving pair) is checked at start-up here. LAB_KUBELET_VALIDATE_ONLY=1
+  stops where the real kubelet would meet the runtime;
+* serves GET /healthz -> "ok" on healthzBindAddress:healthzPort, and HTTPS on
+  address:port (default 0.0.0.0:10250) with tlsCertFile/tlsPrivateKeyFile (or a
+  self-signed pair in --cert-dir), tlsMinVersion, tlsCipherSuites and x509 client
+  authentication against authentication.x509.clientCAFile: /healthz, /pods,
+  /configz;
 * runs static pods from staticPodPath: validates each manifest's paths
   against its volumes, runs the container's command for real when the binary
   is on the node (etcd always; kube-apiserver & co. when present in
@@ -19,7 +29,7 @@ collection depends on, honestly and visibly:
 Pod processes run in their own transient systemd units (lab-pod-<name>), so
 restarting or stopping this service leaves them running, as containers survive
 a kubelet restart; on start the runner adopts a unit whose manifest hash still
-matches. Python 3 standard library and PyYAML only.
+matches. Python 3 standard library, PyYAML and the openssl command only.
 """
 
 import hashlib
