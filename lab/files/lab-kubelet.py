@@ -377,12 +377,10 @@ def effective_config(flags):
     # v1beta1 defaulting (pkg/kubelet/apis/config/v1beta1/defaults.go), for the keys used here
     if not cfg.get("port"):
         cfg["port"] = 10250
-    cfg.setdefault("address", "0.0.0.0")
-    cfg.setdefault("healthzPort", 10248)
-    cfg.setdefault("healthzBindAddress", "127.0.0.1")
-    cfg.setdefault("readOnlyPort", 0)
-    cfg.setdefault("eventRecordQPS", 50)
-    cfg.setdefault("eventBurst", 100)
+    for key, value in (("address", "0.0.0.0"), ("healthzPort", 10248), ("healthzBindAddress", "127.0.0.1"),
+                       ("readOnlyPort", 0), ("eventRecordQPS", 50), ("eventBurst", 100)):
+        if cfg.get(key) is None:  # absent or null
+            cfg[key] = value
     if _get_path(cfg, "authentication.anonymous.enabled") is None:
         _set_path(cfg, "authentication.anonymous.enabled", False)
     if _get_path(cfg, "authentication.webhook.enabled") is None:
