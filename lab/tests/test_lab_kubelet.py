@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -44,37 +45,34 @@ def proc_sys(tmp_path):
     return tmp_path
 
 
+def kubeconfig(tmp_path):
+    path = tmp_path / "kubelet.conf"
+    path.write_text("apiVersion: v1\nkind: Config\nclusters: [{name: k, cluster: {server: 'https://x'}}]\n"
+                    "contexts: [{name: c, context: {cluster: k}}]\ncurrent-context: c\n")
+    return str(path)
+
+
 def kubelet_cfg(tmp_path, **over):
     with open(KUBEADM_KUBELET_CONFIG) as handle:
         cfg = yaml.safe_load(handle)
     cfg["authentication"]["x509"]["clientCAFile"] = str(tmp_path / "ca.crt")
-    (tmp_path / "ca.crt").write_text("x")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(tmp_path / "ca.key"),
+                    "-out", str(tmp_path / "ca.crt"), "-subj", "/CN=ca", "-days", "1"], check=True, capture_output=True)
     cfg.update(over)
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return str(path)
 
 
-@pytest.mark.parametrize("over, error", [
-    ({}, None),
-    ({"tlsCipherSuites": ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305"]}, None),
-    ({"tlsCipherSuites": ["ECDHE-RSA-AES128-GCM-SHA256"]}, "not supported or doesn't exist"),
-    ({"tlsCipherSuites": ["TLS_RSA_WITH_AES_128_GCM_SHA256"]}, "insecure"),
-    ({"readOnlyPort": 70000}, "readOnlyPort"),
-    ({"readOnlyPort": 0}, None),
-    ({"tlsMinVersion": "TLS1.2"}, "tlsMinVersion"),
-    ({"tlsMinVersion": "VersionTLS12"}, None),
-    ({"tlsCertFile": "/nonexistent/kubelet.crt", "tlsPrivateKeyFile": "/nonexistent/kubelet.key"}, "does not exist"),
-    ({"authorization": {"mode": "RBAC"}}, "authorization mode"),
-    ({"protectKernelDefaults": True}, None),
-])
-def test_config_refused_like_the_kubelet(tmp_path, proc_sys, over, error):
-    flags = {"config": kubelet_cfg(tmp_path, **over)}
-    if error is None:
-        lk.load_config(flags, proc_sys=str(proc_sys))
-    else:
-        with pytest.raises(lk.ConfigError, match=error):
-            lk.load_config(flags, proc_sys=str(proc_sys))
+def _load(flags, proc_sys):
+    """The stand-in's start-up checks: validation (as the real kubelet's, see the agreement test),
+    then the after-runtime kernel check."""
+    argv = ["--%s=%s" % item for item in flags.items()]
+    _, cfg = lk.validate(argv)
+    bad = lk.kernel_problems(cfg, proc_sys)
+    if bad:
+        raise lk.ConfigError("; ".join(bad))
+    return cfg
 
 
 @pytest.mark.parametrize("sysctl, value, ok", [
@@ -85,19 +83,27 @@ def test_config_refused_like_the_kubelet(tmp_path, proc_sys, over, error):
 ])
 def test_protect_kernel_defaults_reads_the_sysctls(tmp_path, proc_sys, sysctl, value, ok):
     (proc_sys / sysctl).write_text("%d\n" % value)
-    flags = {"config": kubelet_cfg(tmp_path, protectKernelDefaults=True)}
+    flags = {"config": kubelet_cfg(tmp_path, protectKernelDefaults=True), "kubeconfig": kubeconfig(tmp_path)}
     if ok:
-        lk.load_config(flags, proc_sys=str(proc_sys))
+        _load(flags, str(proc_sys))
     else:
         with pytest.raises(lk.ConfigError, match=sysctl.replace("/", ".")):
-            lk.load_config(flags, proc_sys=str(proc_sys))
+            _load(flags, str(proc_sys))
 
 
 def test_flag_overrides_config_file(tmp_path, proc_sys):
-    flags = lk.parse_flags(["--config", kubelet_cfg(tmp_path), "--read-only-port=10255", "--hostname-override=n1"])
-    assert lk.load_config(flags, proc_sys=str(proc_sys))["readOnlyPort"] == 10255
+    argv = ["--config", kubelet_cfg(tmp_path), "--kubeconfig", kubeconfig(tmp_path), "--read-only-port=10255",
+            "--hostname-override=n1"]
+    assert lk.validate(argv)[1]["readOnlyPort"] == 10255
     with pytest.raises(lk.ConfigError, match="readOnlyPort"):
-        lk.load_config(dict(flags, **{"read-only-port": "99999"}), proc_sys=str(proc_sys))
+        lk.validate(argv + ["--read-only-port=99999"])
+
+
+def test_cipher_tables_are_the_kubelets_not_the_collections():
+    """The stand-in accepts every Go name (insecure ones too, as the real kubelet does); the
+    collection's _tls allow-lists are a policy, not what the kubelet takes."""
+    assert "TLS_RSA_WITH_RC4_128_SHA" in lk.GO_INSECURE_CIPHER_SUITES
+    assert not lk.GO_CIPHER_SUITES & lk.GO_INSECURE_CIPHER_SUITES
 
 
 @pytest.mark.parametrize("argv, problem", [
@@ -160,13 +166,12 @@ def runner(tmp_path, proc_sys):
     manifests = tmp_path / "manifests"
     manifests.mkdir()
     port = free_port()
-    cfg = kubelet_cfg(tmp_path, staticPodPath=str(manifests), healthzPort=port)
-    kubeconfig = tmp_path / "kubelet.conf"
-    kubeconfig.write_text("apiVersion: v1\nkind: Config\nclusters: [{name: k, cluster: {server: 'https://x'}}]\n")
+    cfg = kubelet_cfg(tmp_path, staticPodPath=str(manifests), healthzPort=port, port=free_port(),
+                      address="127.0.0.1")
     env = dict(os.environ, LAB_KUBELET_SPAWN="direct", LAB_KUBELET_STATE_DIR=str(tmp_path / "state"),
                LAB_KUBELET_LOG_DIR=str(tmp_path / "logs"))
-    proc = subprocess.Popen([sys.executable, SCRIPT, "--config=%s" % cfg, "--kubeconfig", str(kubeconfig),
-                             "--hostname-override=labtest"], env=env,
+    proc = subprocess.Popen([sys.executable, SCRIPT, "--config=%s" % cfg, "--kubeconfig", kubeconfig(tmp_path),
+                             "--hostname-override=labtest", "--cert-dir=%s" % (tmp_path / "pki")], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     yield {"dir": manifests, "state": tmp_path / "state", "healthz": port, "tmp": tmp_path, "proc": proc}
     proc.terminate()
@@ -253,12 +258,13 @@ def test_runner_simulates_a_component_whose_binary_is_absent(runner):
 
 
 def test_runner_refuses_to_start_on_a_bad_config(tmp_path, proc_sys):
-    cfg = kubelet_cfg(tmp_path, tlsCipherSuites=["TLS_RSA_WITH_RC4_128_SHA"], healthzPort=free_port())
-    res = subprocess.run([sys.executable, SCRIPT, "--config", cfg], capture_output=True, text=True, timeout=30,
+    cfg = kubelet_cfg(tmp_path, tlsCipherSuites=["TLS_NO_SUCH_SUITE"], healthzPort=free_port())
+    res = subprocess.run([sys.executable, SCRIPT, "--config", cfg, "--kubeconfig", kubeconfig(tmp_path)],
+                         capture_output=True, text=True, timeout=30,
                          env=dict(os.environ, LAB_KUBELET_SPAWN="direct",
                                   LAB_KUBELET_STATE_DIR=str(tmp_path / "s")))
     assert res.returncode == 1
-    assert "TLS_RSA_WITH_RC4_128_SHA" in res.stderr
+    assert "TLS_NO_SUCH_SUITE" in res.stderr
 
 
 def test_version_prints_and_exits_without_serving():
@@ -269,3 +275,148 @@ def test_version_prints_and_exits_without_serving():
     proc = subprocess.run([sys.executable, script, "--version"], capture_output=True, text=True, timeout=10, check=False)
     assert proc.returncode == 0
     assert proc.stdout.strip() == "Kubernetes v1.28.7"
+
+
+# --------------------------------------------------------------------------- the kubelet port (HTTPS)
+def _openssl(*args):
+    subprocess.run(["openssl"] + [str(a) for a in args], check=True, capture_output=True)
+
+
+def _ca(d, name):
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", d / (name + ".key"), "-out", d / (name + ".crt"),
+             "-subj", "/CN=" + name, "-days", "2")
+
+
+def _leaf(d, name, ca, ext):
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", d / (name + ".key"), "-out", d / (name + ".csr"),
+             "-subj", "/CN=" + name)
+    (d / (name + ".ext")).write_text(ext + "\n")
+    _openssl("x509", "-req", "-in", d / (name + ".csr"), "-CA", d / (ca + ".crt"), "-CAkey", d / (ca + ".key"),
+             "-CAcreateserial", "-out", d / (name + ".crt"), "-days", "2", "-extfile", d / (name + ".ext"))
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    d = tmp_path_factory.mktemp("pki")
+    _ca(d, "cluster-ca")
+    _ca(d, "other-ca")
+    _leaf(d, "serving", "cluster-ca", "subjectAltName=DNS:labtest,IP:127.0.0.1\nextendedKeyUsage=serverAuth")
+    _leaf(d, "apiserver-kubelet-client", "cluster-ca", "extendedKeyUsage=clientAuth")
+    _leaf(d, "stranger", "other-ca", "extendedKeyUsage=clientAuth")
+    return d
+
+
+def _start(tmp_path, pki, **over):
+    port = free_port()
+    settings = {"port": port, "address": "127.0.0.1", "healthzPort": 0,
+                "tlsCertFile": str(pki / "serving.crt"), "tlsPrivateKeyFile": str(pki / "serving.key")}
+    settings.update(over)
+    settings = {k: v for k, v in settings.items() if v is not None}
+    cfg = kubelet_cfg(tmp_path, **settings)
+    with open(cfg) as fh:
+        doc = yaml.safe_load(fh)
+    doc["authentication"]["x509"]["clientCAFile"] = str(pki / "cluster-ca.crt")
+    doc["authentication"].update(over.pop("authentication", {}) if "authentication" in over else {})
+    with open(cfg, "w") as fh:
+        yaml.safe_dump(doc, fh)
+    env = dict(os.environ, LAB_KUBELET_SPAWN="direct", LAB_KUBELET_STATE_DIR=str(tmp_path / "state"))
+    proc = subprocess.Popen([sys.executable, SCRIPT, "--config", cfg, "--kubeconfig", kubeconfig(tmp_path),
+                             "--hostname-override=labtest", "--cert-dir=%s" % (tmp_path / "pki")],
+                            env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(proc.stderr.read())
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc, port
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise AssertionError("the stand-in never listened on %d" % port)
+
+
+def _get(port, pki, client=None, path="/healthz", **tls):
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(str(pki / "cluster-ca.crt"))
+    for key, value in tls.items():
+        if key == "ciphers":
+            ctx.set_ciphers(value)
+        else:
+            setattr(ctx, key, value)
+    if client:
+        ctx.load_cert_chain(str(pki / (client + ".crt")), str(pki / (client + ".key")))
+    req = urllib.request.Request("https://127.0.0.1:%d%s" % (port, path))
+    try:
+        with urllib.request.urlopen(req, context=ctx, timeout=10) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def _stop(proc):
+    proc.terminate()
+    proc.wait(15)
+
+
+def test_kubelet_port_serves_healthz_to_x509_clients_only(tmp_path, pki):
+    import ssl
+    proc, port = _start(tmp_path, pki)
+    try:
+        assert _get(port, pki, "apiserver-kubelet-client") == (200, "ok")
+        status, body = _get(port, pki, "apiserver-kubelet-client", "/configz")
+        assert status == 200 and json.loads(body)["kubeletconfig"]["port"] == port
+        status, body = _get(port, pki, "apiserver-kubelet-client", "/pods")
+        assert status == 200 and json.loads(body)["kind"] == "PodList"
+        assert _get(port, pki)[0] == 401                       # anonymous: authentication.anonymous.enabled false
+        with pytest.raises((ssl.SSLError, urllib.error.URLError, ConnectionError)):
+            _get(port, pki, "stranger")                         # a client cert from another CA: handshake refused
+    finally:
+        _stop(proc)
+
+
+def test_kubelet_port_honours_tls_min_version_and_cipher_suites(tmp_path, pki):
+    import ssl
+    proc, port = _start(tmp_path, pki, tlsMinVersion="VersionTLS12",
+                        tlsCipherSuites=["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"])
+    try:
+        tls12 = {"maximum_version": ssl.TLSVersion.TLSv1_2}
+        assert _get(port, pki, "apiserver-kubelet-client", ciphers="ECDHE-RSA-AES128-GCM-SHA256", **tls12)[0] == 200
+        with pytest.raises((ssl.SSLError, urllib.error.URLError, ConnectionError)):
+            _get(port, pki, "apiserver-kubelet-client", ciphers="ECDHE-RSA-AES256-GCM-SHA384", **tls12)
+    finally:
+        _stop(proc)
+    proc, port = _start(tmp_path, pki, tlsMinVersion="VersionTLS13", tlsCipherSuites=None)
+    try:
+        assert _get(port, pki, "apiserver-kubelet-client")[0] == 200
+        with pytest.raises((ssl.SSLError, urllib.error.URLError, ConnectionError)):
+            _get(port, pki, "apiserver-kubelet-client", maximum_version=ssl.TLSVersion.TLSv1_2)
+    finally:
+        _stop(proc)
+
+
+def test_kubelet_port_self_signed_without_a_serving_pair(tmp_path, pki):
+    """No tlsCertFile/tlsPrivateKeyFile: a self-signed pair in --cert-dir, as the real kubelet makes."""
+    import ssl
+    proc, port = _start(tmp_path, pki, tlsCertFile=None, tlsPrivateKeyFile=None)
+    try:
+        crt, key = tmp_path / "pki" / "kubelet.crt", tmp_path / "pki" / "kubelet.key"
+        assert crt.is_file() and oct(key.stat().st_mode & 0o777) == "0o600"
+        with pytest.raises(urllib.error.URLError) as err:        # not signed by the cluster CA
+            _get(port, pki, "apiserver-kubelet-client")
+        assert isinstance(err.value.reason, ssl.SSLCertVerificationError)
+        served = ssl.get_server_certificate(("127.0.0.1", port))
+        assert served.strip() == crt.read_text().strip()
+    finally:
+        _stop(proc)
+
+
+def test_kubelet_port_anonymous_when_enabled(tmp_path, pki):
+    proc, port = _start(tmp_path, pki, authorization={"mode": "AlwaysAllow"},
+                        authentication={"anonymous": {"enabled": True}, "webhook": {"enabled": True},
+                                        "x509": {}})
+    try:
+        assert _get(port, pki) == (200, "ok")
+    finally:
+        _stop(proc)

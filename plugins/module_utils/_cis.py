@@ -69,6 +69,9 @@ TERMINATED_POD_GC_THRESHOLD = "12500"   # upstream default; CIS only asks that i
 STREAMING_CONNECTION_IDLE_TIMEOUT = "5m"
 EVENT_RECORD_QPS = 50                    # kubelet default, written explicitly
 POD_PIDS_LIMIT = 4096
+# The kubelet serving pair the kubelet role issues from the cluster CA (CIS 4.2.9).
+KUBELET_SERVING_CERT = "/var/lib/kubelet/pki/kubelet-serving.crt"
+KUBELET_SERVING_KEY = "/var/lib/kubelet/pki/kubelet-serving.key"
 
 
 class CISError(Exception):
@@ -251,10 +254,11 @@ def _build_controls():
            API, _test(_item("kubelet-client-certificate"), _item("kubelet-client-key")), note=_NOTE_KUBEADM),
         _c("1.2.5", "Ensure that the --kubelet-certificate-authority argument is set as appropriate", API,
            _test(_item("kubelet-certificate-authority")),
-           enforced_by="control_plane", action="opt_in",
-           note="Opt-in control_plane_kubelet_certificate_authority: needs kubelet serving certificates signed by "
-                "the cluster CA (kubelet_server_tls_bootstrap plus a CSR approver); kubeadm's self-signed kubelet "
-                "certificates fail it (kubeadm#1602). Waive it otherwise."),
+           enforced_by="kubelet",
+           note="The kubelet role issues every kubelet a serving certificate from the cluster CA (4.2.9), then "
+                "harden.yml's last kubelet play sets --kubelet-certificate-authority to that CA on every "
+                "kube-apiserver, once every node's kubelet serves such a certificate (kubelet_apiserver_ca_enabled); "
+                "kubeadm's self-signed kubelet certificates would break logs and exec (kubeadm#1602)."),
         _c("1.2.6", "Ensure that the --authorization-mode argument is not set to AlwaysAllow", API,
            _test(_item("authorization-mode", "nothave", "AlwaysAllow")), note=_NOTE_KUBEADM),
         _c("1.2.7", "Ensure that the --authorization-mode argument includes Node", API,
@@ -478,8 +482,10 @@ def _build_controls():
            scored=False, automated=False, remedy={"config": {"eventRecordQPS": EVENT_RECORD_QPS}}, enforced_by="kubelet"),
         _c("4.2.9", "Ensure that the --tls-cert-file and --tls-private-key-file arguments are set as appropriate", KUBELET,
            _test(k("tls-cert-file", "tlsCertFile"), k("tls-private-key-file", "tlsPrivateKeyFile")),
-           scored=False, automated=False,
-           note="kubeadm leaves them unset (self-signed or bootstrapped serving certificate); audit only."),
+           scored=False, automated=False, enforced_by="kubelet",
+           remedy={"config": {"tlsCertFile": KUBELET_SERVING_CERT, "tlsPrivateKeyFile": KUBELET_SERVING_KEY}},
+           note="kubeadm leaves them unset (a self-signed certificate); the kubelet role issues and renews a serving "
+                "certificate signed by the cluster CA with the node's names and addresses (kubelet_serving_cert_*)."),
         _c("4.2.10", "Ensure that the --rotate-certificates argument is not set to false", KUBELET,
            _test(k("rotate-certificates", "rotateCertificates", "eq", "true"),
                  k("rotate-certificates", "rotateCertificates", set_=False), bin_op="or"),
@@ -671,7 +677,7 @@ VARIABLES = dict(
                                                                "control_plane_event_rate_limits"]),
        ("1.2.10", ["control_plane_admission_forbidden_plugins"]), ("1.2.11", ["control_plane_admission_always_pull_images"]),
        ("1.2.14", ["control_plane_admission_plugins"]),
-       ("1.2.5", ["control_plane_kubelet_certificate_authority"]), ("1.2.20", ["control_plane_request_timeout"]),
+       ("1.2.5", ["kubelet_apiserver_ca_enabled", "kubelet_serving_cert_enabled"]), ("1.2.20", ["control_plane_request_timeout"]),
        ("1.2.29", ["control_plane_tls_enabled", "control_plane_tls_cipher_suites"]),
        ("1.2.30", ["control_plane_service_account_extend_token_expiration"]),
        ("1.2.27", ["encryption_enabled", "encryption_config_path"]), ("1.2.28", ["encryption_enabled", "encryption_provider"]),
@@ -683,6 +689,7 @@ VARIABLES = dict(
        ("4.2.3", ["kubelet_config_overrides"]), ("4.2.4", ["kubelet_config_overrides"]),
        ("4.2.5", ["kubelet_streaming_connection_idle_timeout"]), ("4.2.6", ["kubelet_make_iptables_util_chains"]),
        ("4.2.7", ["kubelet_remove_hostname_override"]), ("4.2.8", ["kubelet_event_record_qps"]),
+       ("4.2.9", ["kubelet_serving_cert_enabled", "kubelet_serving_cert_file", "kubelet_serving_key_file"]),
        ("4.2.10", ["kubelet_config_overrides"]), ("4.2.11", ["kubelet_server_tls_bootstrap"]),
        ("4.2.12", ["kubelet_tls_cipher_suites"]), ("4.2.13", ["kubelet_pod_pids_limit"]),
        ("4.2.14", ["kubelet_seccomp_default"])])

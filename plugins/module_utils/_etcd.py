@@ -320,29 +320,8 @@ def trust_bundle(ca_pem, current_trust_pems):
     return _pki.bundle(ca_pem, *[p for p in current_trust_pems if p])
 
 
-def leaf_reasons(cert_pem, key_pem, ca_pem, profile, renew_days, max_validity_days, now=None):
-    """Why a leaf certificate must be re-issued (empty: keep it)."""
-    if not cert_pem:
-        return ["missing"]
-    try:
-        info = _pki.cert_info(cert_pem, now)
-    except _pki.PKIError as exc:
-        return [str(exc)]
-    reasons = list(_pki.chain_problems(cert_pem, ca_pem, now))
-    if not info["expired"] and info["days_left"] < renew_days:
-        reasons.append("expires in %d days (< %d)" % (info["days_left"], renew_days))
-    if info["validity_days"] > max_validity_days + 1:
-        reasons.append("valid for %d days (> %d)" % (info["validity_days"], max_validity_days))
-    reasons += _pki.profile_problems(cert_pem, profile)
-    if key_pem is None:
-        reasons.append("its key is missing")
-    else:
-        try:
-            if not _pki.key_matches_cert(key_pem, cert_pem):
-                reasons.append("its key does not match")
-        except _pki.PKIError as exc:
-            reasons.append("key: %s" % exc)
-    return reasons
+# Why a leaf must be re-issued: the one implementation is _pki's (the kubelet role uses it too).
+leaf_reasons = _pki.leaf_reasons
 
 
 # --------------------------------------------------------------------------- one node's plan

@@ -461,6 +461,71 @@ def profile_problems(cert_pem, profile):
     return problems
 
 
+def leaf_reasons(cert_pem, key_pem, ca_pem, profile, renew_days, max_validity_days, now=None):
+    """Why a leaf certificate must be re-issued (empty: keep it): missing, not chaining to the CA,
+    expiring within renew_days, valid longer than max_validity_days, subject/SANs/EKUs not the
+    profile's, key missing or not matching."""
+    if not cert_pem:
+        return ["missing"]
+    try:
+        info = cert_info(cert_pem, now)
+    except PKIError as exc:
+        return [str(exc)]
+    reasons = list(chain_problems(cert_pem, ca_pem, now))
+    if not info["expired"] and info["days_left"] < renew_days:
+        reasons.append("expires in %d days (< %d)" % (info["days_left"], renew_days))
+    if info["validity_days"] > max_validity_days + 1:
+        reasons.append("valid for %d days (> %d)" % (info["validity_days"], max_validity_days))
+    reasons += profile_problems(cert_pem, profile)
+    if key_pem is None:
+        reasons.append("its key is missing")
+    else:
+        try:
+            if not key_matches_cert(key_pem, cert_pem):
+                reasons.append("its key does not match")
+        except PKIError as exc:
+            reasons.append("key: %s" % exc)
+    return reasons
+
+
+def kubelet_serving_profile(node_name, dns_names=(), ip_addresses=()):
+    """The kubelet's serving certificate, as the kubelet asks for it with serverTLSBootstrap
+    (CN system:node:<node>, O system:nodes, server auth) with the node's names and addresses."""
+    if not node_name:
+        raise PKIError("kubelet serving certificate: no node name")
+    try:
+        ips = _uniq(str(ipaddress.ip_address(str(i).strip())) for i in ip_addresses if str(i).strip())
+    except ValueError as exc:
+        raise PKIError("kubelet serving certificate: %s" % exc)
+    return {"cn": "system:node:" + node_name, "organizations": ["system:nodes"],
+            "dns_names": _uniq([node_name] + [str(d).strip() for d in dns_names]),
+            "ip_addresses": ips, "ekus": ["server_auth"], "key_usages": list(LEAF_KEY_USAGES)}
+
+
+def plan_leaf(ca_cert_pem, ca_key_pem, cert_pem, key_pem, profile, renew_days, max_validity_days,
+              validity_days=LEAF_VALIDITY_DAYS, key_type="rsa", key_size=None, now=None):
+    """Keep or re-issue one leaf certificate signed by a CA.
+
+    -> {"issue": bool, "reasons": [...], "cert": PEM, "key": PEM, "info": cert_info of the result}.
+    A re-issue gets a new key. PKIError on a CA that cannot sign (no key, expired, not a CA)
+    or on validity_days longer than max_validity_days."""
+    if validity_days > max_validity_days:
+        raise PKIError("validity %d days is longer than the maximum %d" % (validity_days, max_validity_days))
+    if renew_days >= validity_days:
+        raise PKIError("renewal threshold %d days must be shorter than the validity %d days"
+                       % (renew_days, validity_days))
+    problems = ca_problems(ca_cert_pem, ca_key_pem, now=now) if ca_key_pem else ["no CA key"]
+    if problems:
+        raise PKIError("the CA cannot sign: %s" % "; ".join(problems))
+    reasons = leaf_reasons(cert_pem, key_pem, ca_cert_pem, profile, renew_days, max_validity_days, now)
+    if not reasons:
+        return {"issue": False, "reasons": [], "cert": _b(cert_pem).decode(), "key": _b(key_pem).decode(),
+                "info": cert_info(cert_pem, now)}
+    key = generate_private_key(key_type, key_size or (2048 if key_type == "rsa" else 256))
+    cert = cert_to_pem(issue_leaf(ca_cert_pem, ca_key_pem, profile, key, validity_days, now))
+    return {"issue": True, "reasons": reasons, "cert": cert, "key": key_to_pem(key), "info": cert_info(cert, now)}
+
+
 # --------------------------------------------------------------------------- kubeconfig
 def _b64(pem):
     return base64.b64encode(_b(pem)).decode("ascii")
@@ -502,6 +567,6 @@ __all__ = [
     "LEAF_KEY_USAGES", "LEAF_VALIDITY_DAYS", "PKIError",
     "bundle", "ca_problems", "cert_info", "cert_to_pem", "chain_problems", "fingerprint",
     "generate_private_key", "generate_sa_keypair", "issue_ca", "issue_leaf", "key_matches_cert",
-    "key_to_pem", "kubeadm_profiles", "kubeconfig_client_cert", "load_cert", "load_certs",
-    "load_key", "make_kubeconfig", "profile_problems", "public_key_to_pem", "verify_chain",
+    "key_to_pem", "kubeadm_profiles", "kubeconfig_client_cert", "kubelet_serving_profile", "leaf_reasons",
+    "load_cert", "load_certs", "load_key", "make_kubeconfig", "plan_leaf", "profile_problems", "public_key_to_pem", "verify_chain",
 ]

@@ -34,6 +34,14 @@ options:
       - C(tlsCipherSuites) given in OpenSSL spelling are written as the Go names the kubelet accepts.
     type: dict
     default: {}
+  provided_files:
+    description:
+      - Files the kubelet needs that the calling role writes in the same run (the serving certificate and key).
+        They count as present when the files the configuration names are checked, so check mode and the first
+        run do not fail for a file that is written before the kubelet restarts.
+    type: list
+    elements: path
+    default: []
   create:
     description: Create the file when it does not exist (otherwise fail).
     type: bool
@@ -121,6 +129,7 @@ def run(module):
     params = module.params
     path = params["path"]
     settings = dict(params["settings"] or {})
+    provided = set(params["provided_files"] or [])
     try:
         if settings.get("tlsCipherSuites"):
             settings["tlsCipherSuites"] = cipher_suites_for(settings["tlsCipherSuites"], "settings.tlsCipherSuites",
@@ -145,7 +154,7 @@ def run(module):
     base = before if before else {"apiVersion": KUBELET_API_VERSION, "kind": KUBELET_KIND}
     after = deep_merge(base, settings)
     errors = validate(after, cipher_normalizer=normalize_cipher_suites, settings_keys=settings.keys(),
-                      path_exists=os.path.exists)
+                      path_exists=lambda name: name in provided or os.path.exists(name))
     if errors:
         module.fail_json(msg="invalid kubelet configuration for %s, nothing written: %s" % (path, "; ".join(errors)),
                          errors=errors)
@@ -177,6 +186,7 @@ def main():
         argument_spec=dict(
             path=dict(type="path", required=True),
             settings=dict(type="dict", default={}),
+            provided_files=dict(type="list", elements="path", default=[]),
             create=dict(type="bool", default=False),
             backup=dict(type="bool", default=True),
             backup_dir=dict(type="path"),

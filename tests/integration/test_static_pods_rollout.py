@@ -322,13 +322,16 @@ def real_etcd_node(tmp_path):
     os.chmod(manifest, 0o600)
     (tmp_path / "kubelet.yaml").write_text(yaml.safe_dump({
         "apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
-        "staticPodPath": str(manifests), "healthzPort": 0}))
+        "staticPodPath": str(manifests), "healthzPort": 0,
+        # standalone (no kubeconfig, as the real kubelet allows without webhooks); the HTTPS port on loopback
+        "authentication": {"webhook": {"enabled": False}}, "authorization": {"mode": "AlwaysAllow"},
+        "address": "127.0.0.1", "port": _free_ports(1)[0]}))
     state_dir = tmp_path / "pods"
     env = dict(os.environ, LAB_KUBELET_SPAWN="direct", LAB_KUBELET_STATE_DIR=str(state_dir),
                LAB_KUBELET_LOG_DIR=str(tmp_path / "logs"))
     log = open(tmp_path / "lab-kubelet.log", "wb")
     runner = subprocess.Popen([sys.executable, LAB_KUBELET, "--config=%s" % (tmp_path / "kubelet.yaml"),
-                               "--hostname-override=lab-cp1"], env=env, stdout=log, stderr=subprocess.STDOUT)
+                               "--hostname-override=lab-cp1", "--cert-dir=%s" % (tmp_path / "kubelet-pki")], env=env, stdout=log, stderr=subprocess.STDOUT)
     facts = {
         "is_kubeadm_node": True, "node_roles": ["control_plane"], "node_name": "lab-cp1",
         "kubernetes_version": "1.28.7", "kubernetes_minor": 28, "lab": True,

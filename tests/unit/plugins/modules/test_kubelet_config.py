@@ -185,3 +185,18 @@ def test_a_bad_env_file_fails_before_any_file_is_written(tmp_path):
     rc, res = run_module("kubelet_flags", {"path": str(env), "extra_env_files": [{"path": str(extra)}]}, tmp_path)
     assert rc != 0 and str(extra) in res["msg"] and "nothing written" in res["msg"]
     assert env.read_bytes() == before, "the first file is not written when a later one cannot be parsed"
+
+
+def test_serving_pair_written_in_the_same_run_counts_as_present(tmp_path):
+    """tlsCertFile/tlsPrivateKeyFile that do not exist yet refuse the change, unless the role says it writes
+    them before the restart (provided_files: the kubelet role's serving certificate)."""
+    conf = _copy(tmp_path, "config.yaml")
+    pair = {"tlsCertFile": str(tmp_path / "serving.crt"), "tlsPrivateKeyFile": str(tmp_path / "serving.key")}
+    rc, res = run_module("kubelet_config", {"path": str(conf), "settings": pair}, tmp_path, check_mode=True)
+    assert rc == 1 and "serving.crt does not exist on this node" in res["msg"]
+    rc, res = run_module("kubelet_config", {"path": str(conf), "settings": pair,
+                                            "provided_files": list(pair.values())}, tmp_path, check_mode=True)
+    assert rc == 0 and res["changed"] is True
+    rc, res = run_module("kubelet_config", {"path": str(conf), "settings": pair,
+                                            "provided_files": [pair["tlsCertFile"]]}, tmp_path, check_mode=True)
+    assert rc == 1 and "serving.key does not exist" in res["msg"]
