@@ -127,7 +127,11 @@ def parse_config(text, where="encryption config"):
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise EncryptionConfigError("%s: not valid YAML: %s" % (where, exc))
+        # PyYAML's message quotes the offending line, which may hold a key: line, column and problem only
+        mark = getattr(exc, "problem_mark", None)
+        at = " at line %d, column %d" % (mark.line + 1, mark.column + 1) if mark is not None else ""
+        raise EncryptionConfigError("%s: not valid YAML%s: %s" % (where, at, getattr(exc, "problem", None)
+                                                                  or type(exc).__name__))
     if not isinstance(doc, dict) or doc.get("kind") != KIND:
         raise EncryptionConfigError("%s: not an %s" % (where, KIND))
     if doc.get("apiVersion") not in (API_VERSION, "apiserver.config.k8s.io/v1beta1"):

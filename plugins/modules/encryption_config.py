@@ -26,8 +26,9 @@ description:
     C(present) also writes this node's config for that stage; C(advance) returns the record that marks the stage
     complete once every node holds it. A new key is generated on the node with C(secrets.token_bytes) when, and
     only when, no node holds one that fits the target. Nodes whose files disagree make it fail, naming them.
-  - Results and diffs hold resources, providers and key names in their order, never a key. Tasks that pass
-    I(nodes), I(config) or I(keys) must still set C(no_log).
+  - Results and diffs hold resources, providers and key names in their order, never a key. O(config) and
+    O(nodes) are C(no_log) parameters and each O(keys[].secret) is, so no key reaches the node's log or the
+    echoed C(invocation); every key they hold is masked in results and messages.
 options:
   path:
     description: The EncryptionConfiguration file on this node.
@@ -176,6 +177,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import backup_copy, write_atomic
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._nolog import add_secrets, hide_params
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._encryption import (
     EncryptionConfigError,
@@ -237,15 +239,17 @@ def write(module, path, text):
 
 
 def protect(module, doc):
-    """Mask every key of ``doc`` wherever it could appear in the result (invocation included)."""
-    if not doc:
+    """Mask every key of ``doc`` wherever it could appear in the result."""
+    if not isinstance(doc, dict):
         return
+    secrets = []
     for group in doc.get("resources") or []:
-        for provider in (group or {}).get("providers") or []:
-            for body in (provider or {}).values():
+        for provider in (group or {}).get("providers") or [] if isinstance(group, dict) else []:
+            for body in (provider or {}).values() if isinstance(provider, dict) else []:
                 for key in (body or {}).get("keys") or [] if isinstance(body, dict) else []:
                     if isinstance(key, dict) and key.get("secret"):
-                        module.no_log_values.add(str(key["secret"]))
+                        secrets.append(str(key["secret"]))
+    add_secrets(module, secrets)
 
 
 def parse_nodes(nodes):
@@ -297,9 +301,12 @@ def write_config(module, result, before, after):
 
 def run(module):
     params = module.params
+    # config and nodes hold keys: out of the echoed parameters; only the keys stay masked in results
+    hidden = hide_params(module, ["config", "nodes"])
+    config, nodes = hidden["config"], hidden["nodes"]
     path = params["path"]
     result = dict(changed=False)
-    protect(module, params["config"])
+    protect(module, config)
     try:
         before = read_doc(path)
         protect(module, before)
@@ -308,18 +315,18 @@ def run(module):
             module.exit_json(changed=False, exists=before is not None, fingerprint=fingerprint(before),
                              summary=summarize(before) or [], writer=writer_label(before),
                              rotation_state=read_state(params["state_path"]))
-        if params["state"] == "present" and params["config"]:
-            after = dict(params["config"])
+        if params["state"] == "present" and config:
+            after = dict(config)
             validate_doc(after, "config", params["kubernetes_minor"] or None)
             after = parse_config(dump(after), "config")
             write_config(module, result, before, after)
             result.update(summary=summarize(after), writer=writer_label(after))
             module.exit_json(**result)
-        if params["nodes"] is None:
+        if nodes is None:
             module.fail_json(msg="state=%s needs nodes (every control-plane node's config text, '' for none), "
                                  "or config with state=present" % params["state"])
         target = target_of(params)
-        docs = parse_nodes(params["nodes"])
+        docs = parse_nodes(nodes)
         for doc in docs.values():
             protect(module, doc)
         states = params["states"] or []
@@ -344,14 +351,14 @@ def main():
         argument_spec=dict(
             path=dict(type="path", default="/etc/kubernetes/enc/encryption-config.yaml"),
             state=dict(type="str", choices=["present", "info", "plan", "advance"], default="present"),
-            config=dict(type="dict", no_log=False),   # its keys are added to no_log_values below
+            config=dict(type="dict", no_log=True),
             nodes=dict(type="dict", no_log=True),
             states=dict(type="list", elements="raw", default=[]),
             enabled=dict(type="bool", default=True),
             provider=dict(type="str", default="secretbox", choices=["secretbox", "aescbc", "aesgcm", "kms", "identity"]),
             resources=dict(type="list", elements="str", default=["secrets"]),
             keep_identity=dict(type="bool", default=True),
-            keys=dict(type="list", elements="dict", no_log=False, default=[],   # the secrets are no_log below
+            keys=dict(type="list", elements="dict", no_log=False, default=[],   # names shown; each secret no_log
                       options=dict(name=dict(type="str", required=True), secret=dict(type="str", required=True, no_log=True))),
             kms=dict(type="dict"),
             rotate=dict(type="bool", default=False),

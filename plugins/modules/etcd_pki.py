@@ -30,6 +30,8 @@ description:
     before anything is written.
   - The only thing it writes itself is O(controller_ca_dir) (0700 dir, 0600 files) when
     O(ca_key_on_nodes=false); nothing in check mode.
+  - O(nodes) and O(slurped) are C(no_log) parameters (never logged on the node, never echoed in
+    C(invocation)). RV(files) carries the keys this node must receive; register the result with C(no_log).
 options:
   node:
     description: The node being planned (its name in O(nodes)); required unless O(validate_only).
@@ -146,6 +148,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import write_atomic
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._nolog import hide_params
 
 try:
     from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._etcd import (
@@ -186,9 +189,12 @@ def nodes_from_slurp(results):
     return list(nodes.values())
 
 
-def run(module):
+def run(module, nodes=None, slurped=None):
+    """``nodes``/``slurped``: the values taken out of the parameters (default: the parameters)."""
     p = module.params
-    nodes = p["nodes"] or nodes_from_slurp(p["slurped"] or [])
+    if nodes is None and slurped is None:
+        nodes, slurped = p.get("nodes"), p.get("slurped")
+    nodes = nodes or nodes_from_slurp(slurped or [])
     controller = None
     cdir = p["controller_ca_dir"]
     if cdir:
@@ -226,8 +232,8 @@ def main():
         argument_spec=dict(
             node=dict(type="str", default=""),
             node_ips=dict(type="list", elements="str", default=[]),
-            nodes=dict(type="list", elements="dict", default=[]),  # keys inside: callers use task no_log
-            slurped=dict(type="list", elements="dict"),
+            nodes=dict(type="list", elements="dict", default=[], no_log=True),
+            slurped=dict(type="list", elements="dict", no_log=True),
             validate_only=dict(type="bool", default=False),
             pki_dir=dict(type="path", default="/etc/kubernetes/pki"),
             controller_ca_dir=dict(type="path"),
@@ -238,7 +244,10 @@ def main():
     )
     if IMPORT_ERROR is not None:
         module.fail_json(msg=missing_required_lib("cryptography"), exception=str(IMPORT_ERROR))
-    changed, plan = run(module)
+    # nodes and slurped hold private keys: never logged nor echoed. Their other words (node names, paths)
+    # are not masked in the result: `files` must carry this node's keys (the CA key too) to the role.
+    hidden = hide_params(module, ["nodes", "slurped"])
+    changed, plan = run(module, hidden["nodes"], hidden["slurped"])
     module.exit_json(changed=changed, **plan)
 
 

@@ -18,6 +18,8 @@ description:
     embedded client certificate) and PEM bundles such as C(kubelet-client-current.pem).
   - For each certificate, reports subject, issuer, expiry, days left, validity, which of the given CAs it
     chains to, and whether it expires within O(threshold_days). Key material is never returned.
+  - O(slurped) is a C(no_log) parameter (kubeconfigs and PEM bundles hold private keys): it is never logged
+    on the node nor echoed in C(invocation).
 options:
   slurped:
     description: C(results) of a slurp loop; each item is a path (string) or a dict with C(path).
@@ -70,6 +72,8 @@ errors:
 import base64
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._nolog import add_secrets, hide_params
 
 try:
     from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils import _pki
@@ -131,7 +135,7 @@ def report(slurped, threshold_days, ca_names):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            slurped=dict(type="list", elements="dict", required=True),
+            slurped=dict(type="list", elements="dict", required=True, no_log=True),
             threshold_days=dict(type="int", default=30),
             ca_names=dict(type="dict", default={}),
         ),
@@ -139,8 +143,10 @@ def main():
     )
     if IMPORT_ERROR is not None:
         module.fail_json(msg=missing_required_lib("cryptography"), exception=str(IMPORT_ERROR))
-    module.exit_json(changed=False, **report(module.params["slurped"], module.params["threshold_days"],
-                                             module.params["ca_names"]))
+    # kubeconfigs and PEM bundles hold private keys: the files are never logged nor echoed (paths are)
+    slurped = hide_params(module, ["slurped"])["slurped"]
+    add_secrets(module, [res.get("content") for res in slurped if isinstance(res, dict)])
+    module.exit_json(changed=False, **report(slurped, module.params["threshold_days"], module.params["ca_names"]))
 
 
 if __name__ == "__main__":
