@@ -93,10 +93,15 @@ def entry_from_doc(item, where):
         raise EncryptionConfigError("%s: unknown provider %r; use one of %s" % (where, ptype, ", ".join(PROVIDERS)))
     if ptype == "identity":
         return {"type": "identity"}
+    if body is not None and not isinstance(body, dict):
+        raise EncryptionConfigError("%s: %s must be a mapping" % (where, ptype))
     if ptype == "kms":
         return {"type": "kms", "config": copy.deepcopy(body or {})}
     keys = []
-    for key in (body or {}).get("keys") or []:
+    found = (body or {}).get("keys") or []
+    if not isinstance(found, list) or not all(isinstance(key, dict) for key in found):
+        raise EncryptionConfigError("%s: %s keys must be a list of {name, secret}" % (where, ptype))
+    for key in found:
         keys.append({"name": key.get("name"), "secret": key.get("secret")})
     return {"type": ptype, "keys": keys}
 
@@ -285,13 +290,21 @@ def dump(doc):
     return yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
 
 
-def writer(doc):
-    """(provider, key name or None) that encrypts new writes; ('identity', None) when there is no config."""
+def writer(doc, where="encryption config"):
+    """(provider, key name or None) that encrypts new writes; ('identity', None) when there is no config.
+    A group without providers, or a first keyed provider without keys (the apiserver refuses both), raises
+    EncryptionConfigError."""
     if doc is None:
         return ("identity", None)
-    _res, entries = single_group(doc)
+    _res, entries = single_group(doc, where)
+    if not entries:
+        raise EncryptionConfigError("%s: the resource group has no providers (the apiserver refuses it); "
+                                    "write a complete config or move the file away" % where)
     first = entries[0]
     if first["type"] in KEYED_PROVIDERS:
+        if not first["keys"]:
+            raise EncryptionConfigError("%s: the first provider (%s) has no keys (the apiserver refuses it); "
+                                        "write a complete config or move the file away" % (where, first["type"]))
         return (first["type"], first["keys"][0]["name"])
     if first["type"] == "kms":
         return ("kms", (first.get("config") or {}).get("name"))

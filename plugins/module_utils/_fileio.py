@@ -103,4 +103,16 @@ def keep_backup(module, path, backup_dir, keep):
     return backup_copy(module, path, backup_dir, keep)
 
 
-__all__ = ["backup_copy", "keep_backup", "prune_backups", "write_atomic"]
+def file_error(exc, path=None):
+    """One line for an OSError or a UnicodeDecodeError met while reading or writing ``path``: the file
+    (the error's own file name first) and what went wrong, for the module's ``fail_json``."""
+    if isinstance(exc, UnicodeDecodeError):
+        return "%s is not UTF-8 text (byte 0x%02x at offset %d); nothing was changed" % (
+            path or "a file", exc.object[exc.start], exc.start)
+    name = getattr(exc, "filename", None) or path or "a file"
+    if getattr(exc, "filename2", None):
+        name = "%s -> %s" % (name, exc.filename2)
+    return "%s: %s" % (name, getattr(exc, "strerror", None) or exc)
+
+
+__all__ = ["backup_copy", "file_error", "keep_backup", "prune_backups", "write_atomic"]

@@ -176,7 +176,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import backup_copy, write_atomic
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import backup_copy, file_error, write_atomic
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._nolog import add_secrets, hide_params
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._encryption import (
@@ -204,8 +204,8 @@ def read_doc(path):
         return parse_config(fh.read(), path)
 
 
-def writer_label(doc):
-    prov, key = writer(doc)
+def writer_label(doc, where="encryption config"):
+    prov, key = writer(doc, where)
     return prov if key is None else "%s:%s" % (prov, key)
 
 
@@ -313,13 +313,13 @@ def run(module):
         result["exists"] = before is not None
         if params["state"] == "info":
             module.exit_json(changed=False, exists=before is not None, fingerprint=fingerprint(before),
-                             summary=summarize(before) or [], writer=writer_label(before),
+                             summary=summarize(before) or [], writer=writer_label(before, path),
                              rotation_state=read_state(params["state_path"]))
         if params["state"] == "present" and config:
             after = dict(config)
             validate_doc(after, "config", params["kubernetes_minor"] or None)
             after = parse_config(dump(after), "config")
-            write_config(module, result, before, after)
+            write_config(module, result, before, after)   # OSError: handled below
             result.update(summary=summarize(after), writer=writer_label(after))
             module.exit_json(**result)
         if nodes is None:
@@ -336,13 +336,18 @@ def run(module):
         step = plan(docs, states, target, rotate=params["rotate"], kubernetes_minor=params["kubernetes_minor"] or None)
     except (EncryptionConfigError, RotationError) as exc:
         module.fail_json(msg=str(exc))
+    except (OSError, UnicodeDecodeError) as exc:
+        module.fail_json(msg=file_error(exc, path))
     after = step["config"]
     protect(module, after)
     result.update(stage=step["stage"], action=step["action"], rotation_state=step["state"], resume=step["resume"],
                   summary=summarize(after) or [], writer=writer_label(after),
                   current_state=step["current_state"])
     if params["state"] == "present" and after is not None:
-        write_config(module, result, before, after)
+        try:
+            write_config(module, result, before, after)
+        except OSError as exc:
+            module.fail_json(msg=file_error(exc, path))
     module.exit_json(**result)
 
 

@@ -147,7 +147,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import write_atomic
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import file_error, write_atomic
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._nolog import hide_params
 
 try:
@@ -198,8 +198,11 @@ def run(module, nodes=None, slurped=None):
     controller = None
     cdir = p["controller_ca_dir"]
     if cdir:
-        controller = {"cert": _read(os.path.join(cdir, "ca.crt")), "key": _read(os.path.join(cdir, "ca.key")),
-                      "where": "etcd_ca_controller_dir (%s)" % cdir}
+        try:
+            controller = {"cert": _read(os.path.join(cdir, "ca.crt")), "key": _read(os.path.join(cdir, "ca.key")),
+                          "where": "etcd_ca_controller_dir (%s)" % cdir}
+        except (OSError, UnicodeDecodeError) as exc:
+            module.fail_json(msg="etcd_ca_controller_dir: " + file_error(exc, cdir))
     elif not p["ca_key_on_nodes"]:
         module.fail_json(msg="etcd_ca_key_on_nodes is false: set etcd_ca_controller_dir to a directory on the "
                              "controller where the etcd CA key is kept")
@@ -219,10 +222,13 @@ def run(module, nodes=None, slurped=None):
     if write:
         changed = True
         if not module.check_mode:
-            os.makedirs(cdir, mode=0o700, exist_ok=True)
-            os.chmod(cdir, 0o700)
-            _write_secret(module, os.path.join(cdir, "ca.key"), write["key"])
-            _write_secret(module, os.path.join(cdir, "ca.crt"), write["cert"])
+            try:
+                os.makedirs(cdir, mode=0o700, exist_ok=True)
+                os.chmod(cdir, 0o700)
+                _write_secret(module, os.path.join(cdir, "ca.key"), write["key"])
+                _write_secret(module, os.path.join(cdir, "ca.crt"), write["cert"])
+            except OSError as exc:
+                module.fail_json(msg="etcd_ca_controller_dir: " + file_error(exc, cdir))
     plan["controller_ca_written"] = bool(write)
     return changed, plan
 

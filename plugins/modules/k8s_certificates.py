@@ -18,8 +18,8 @@ description:
     embedded client certificate) and PEM bundles such as C(kubelet-client-current.pem).
   - For each certificate, reports subject, issuer, expiry, days left, validity, which of the given CAs it
     chains to, and whether it expires within O(threshold_days). Key material is never returned.
-  - O(slurped) is a C(no_log) parameter (kubeconfigs and PEM bundles hold private keys): it is never logged
-    on the node nor echoed in C(invocation).
+  - O(slurped) is a C(no_log) parameter (kubeconfigs and PEM bundles hold private keys), never logged
+    on the node, never echoed in C(invocation).
 options:
   slurped:
     description: C(results) of a slurp loop; each item is a path (string) or a dict with C(path).

@@ -120,7 +120,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import keep_backup
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import file_error, keep_backup
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._kubeadm_config import (
     CLUSTER_CONFIGMAP, CLUSTER_KIND, KUBELET_CONFIGMAP, KubeadmConfigError, apply_contributions,
@@ -274,7 +274,10 @@ def main():
         ),
         supports_check_mode=True,
     )
-    module.exit_json(**run(module))
+    try:
+        module.exit_json(**run(module))
+    except (OSError, UnicodeDecodeError) as exc:
+        module.fail_json(msg=file_error(exc, module.params["dest"] or module.params["src"]))
 
 
 if __name__ == "__main__":

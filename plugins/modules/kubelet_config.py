@@ -108,7 +108,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import keep_backup
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import file_error, keep_backup
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._kubelet import (
     KUBELET_API_VERSION, KUBELET_KIND, KubeletConfigError, deep_merge, diff_paths, dump, format_changes,
@@ -187,7 +187,10 @@ def main():
         ),
         supports_check_mode=True,
     )
-    module.exit_json(**run(module))
+    try:
+        module.exit_json(**run(module))
+    except (OSError, UnicodeDecodeError) as exc:
+        module.fail_json(msg=file_error(exc, module.params["path"]))
 
 
 if __name__ == "__main__":

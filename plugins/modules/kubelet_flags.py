@@ -119,7 +119,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import keep_backup
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import file_error, keep_backup
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._kubelet import (
     KubeletConfigError, dropin_flags, edit_flags_env, weak_flags, write_atomic)
@@ -197,7 +197,10 @@ def main():
         ),
         supports_check_mode=True,
     )
-    module.exit_json(**run(module))
+    try:
+        module.exit_json(**run(module))
+    except (OSError, UnicodeDecodeError) as exc:
+        module.fail_json(msg=file_error(exc, module.params["path"]))
 
 
 if __name__ == "__main__":

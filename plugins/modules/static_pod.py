@@ -192,7 +192,7 @@ import yaml
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import backup_copy, write_atomic
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import backup_copy, file_error, write_atomic
 from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.parsing.convert_bool import boolean
 
@@ -254,12 +254,14 @@ def run(module):
         old_bytes, new_text, changes, result_flags, warnings = plan(params)
     except (ManifestError, FlagError) as exc:
         module.fail_json(msg="%s: %s; nothing was changed" % (path, to_native(exc)))
-    for warning in warnings:
+    except UnicodeDecodeError as exc:
+        module.fail_json(msg=file_error(exc, path))
+    for warning in warnings:   # module.warn puts them in the result's warnings, once
         module.warn(warning)
 
     previous_sha = sha256_hex(old_bytes)
     result = dict(changed=False, content_changed=False, changes=changes, flags=result_flags,
-                  manifest_sha256=previous_sha, previous_sha256=previous_sha, warnings=warnings)
+                  manifest_sha256=previous_sha, previous_sha256=previous_sha)
     if new_text is not None:
         result["changed"] = result["content_changed"] = True
         result["diff"] = dict(before=old_bytes.decode("utf-8"), after=new_text,
@@ -319,7 +321,10 @@ def main():
             replace = module.params["replace_lists"] = [n.strip() for n in replace.split(",") if n.strip()]
     if not isinstance(replace, (bool, list)):
         module.fail_json(msg="replace_lists must be a boolean or a list of flag names, got %r" % (replace,))
-    module.exit_json(**run(module))
+    try:
+        module.exit_json(**run(module))
+    except (OSError, UnicodeDecodeError) as exc:
+        module.fail_json(msg=file_error(exc, module.params["path"]))
 
 
 if __name__ == "__main__":

@@ -116,6 +116,8 @@ import urllib.request
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import file_error
+
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._manifest import (
     ManifestError, load, probe_target, sha256_hex)
 
@@ -239,6 +241,8 @@ def main():
         doc = load(data.decode("utf-8"))
     except (OSError, ManifestError) as exc:
         module.fail_json(msg="cannot read static pod manifest %s: %s" % (path, exc))
+    except UnicodeDecodeError as exc:
+        module.fail_json(msg=file_error(exc, path))
     expected = params["expected_sha256"] or sha256_hex(data)
     name = params["name"] or (doc.get("metadata") or {}).get("name") or params["component"]
     start = time.monotonic()
