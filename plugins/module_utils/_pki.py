@@ -20,7 +20,7 @@ import yaml
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 # kubeadm constants (cmd/kubeadm/app/constants/constants.go)
@@ -75,16 +75,14 @@ def load_cert(pem):
 
 
 def load_certs(pem):
-    """Every certificate of a PEM bundle, in order."""
-    text = pem.decode("ascii") if isinstance(pem, bytes) else (pem or "")
-    marker = "-----END CERTIFICATE-----"
-    out = []
-    for block in text.split(marker)[:-1]:
-        start = block.find("-----BEGIN CERTIFICATE-----")
-        if start < 0:
-            continue
-        out.append(load_cert(block[start:] + marker + "\n"))
-    return out
+    """Every certificate of a PEM bundle, in order (other blocks, such as a key, are skipped); [] for none."""
+    data = _b(pem or b"")
+    if b"-----BEGIN CERTIFICATE-----" not in data:
+        return []
+    try:
+        return x509.load_pem_x509_certificates(data)
+    except (ValueError, TypeError) as exc:
+        raise PKIError("not a PEM certificate bundle: %s" % exc)
 
 
 def load_key(pem):
@@ -375,19 +373,11 @@ def cert_info(pem, now=None):
 
 
 def _signature_ok(cert, ca_cert):
-    pub = ca_cert.public_key()
+    """cryptography's own check (issuer name and signature), for every algorithm it supports: RSA PKCS#1 v1.5
+    and RSA-PSS, ECDSA, Ed25519, Ed448, DSA."""
     try:
-        if isinstance(pub, rsa.RSAPublicKey):
-            pub.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(),
-                       cert.signature_hash_algorithm)
-        elif isinstance(pub, ec.EllipticCurvePublicKey):
-            pub.verify(cert.signature, cert.tbs_certificate_bytes,
-                       ec.ECDSA(cert.signature_hash_algorithm))
-        elif isinstance(pub, ed25519.Ed25519PublicKey):
-            pub.verify(cert.signature, cert.tbs_certificate_bytes)
-        else:
-            return False
-    except InvalidSignature:
+        cert.verify_directly_issued_by(ca_cert)
+    except (InvalidSignature, ValueError, TypeError):
         return False
     return True
 
