@@ -112,9 +112,9 @@ import os
 import ssl
 import time
 import urllib.error
-import urllib.request
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.urls import Request
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import file_error
 
@@ -208,7 +208,9 @@ def probe(target, params):
         if target.get("client_auth") and os.path.isfile(params["client_cert"]):
             context.load_cert_chain(params["client_cert"], params["client_key"])
     try:
-        with urllib.request.urlopen(url, timeout=5, context=context) as resp:
+        # Ansible's Request (what open_url wraps), never through a proxy (https_proxy must not see a node's
+        # probe), with this context: the probe's host is an address the serving certificate may not name
+        with Request().open("GET", url, use_proxy=False, timeout=5, context=context, follow_redirects="none") as resp:
             return resp.status == 200, "%s answered %s" % (url, resp.status)
     except urllib.error.HTTPError as exc:
         return False, "%s answered %s" % (url, exc.code)

@@ -253,3 +253,15 @@ def test_node_crictl_container_must_be_newer_than_the_manifest(tmp_path, server,
         assert rc == 0 and "answered 200" in res["reason"], res
     else:
         assert rc != 0 and "no running kube-scheduler container newer than the manifest" in res["msg"]
+
+
+def test_node_probe_never_goes_through_a_proxy(tmp_path, server, monkeypatch):
+    """http(s)_proxy in the environment (a proxy that does not answer) does not take the probe away."""
+    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")
+    for var in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    port = server([200])
+    manifest = node_manifest(tmp_path, "kube-scheduler", "HTTP", port)
+    rc, res = run_module("static_pod_health", node_args(tmp_path, manifest, "kube-scheduler", timeout=2), tmp_path)
+    assert rc == 0 and "answered 200" in res["reason"], res
