@@ -262,7 +262,7 @@ def test_runner_refuses_to_start_on_a_bad_config(tmp_path, proc_sys):
 
 
 def test_version_prints_and_exits_without_serving():
-    """kubeadm_node_info asks `kubelet --version` on workers: it must answer and exit, never serve."""
+    """kubeadm_facts asks `kubelet --version` on workers: it must answer and exit, never serve."""
     import subprocess
     import sys
     script = os.path.join(os.path.dirname(__file__), "..", "files", "lab-kubelet.py")

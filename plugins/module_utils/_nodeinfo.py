@@ -3,7 +3,7 @@
 # Apache License 2.0
 #
 # PRIVATE to the k8s_hardening.kubeadm collection: no stability promise.
-# Pure logic behind the kubeadm_node_info module: what a node is, from the
+# Pure logic behind the kubeadm_facts module: what a node is, from the
 # text of the files kubeadm leaves on it. No Ansible import; unit-tested.
 """Describe a kubeadm node from the files kubeadm leaves on it."""
 

@@ -41,7 +41,7 @@ PLAYBOOK = """
   connection: local
   gather_facts: false
   tasks:
-    - name: Facts as kubeadm_node_info would set them for this temp node
+    - name: Facts as kubeadm_facts would set them for this temp node
       ansible.builtin.set_fact:
         k8s_hardening_node: "{{ test_node }}"
         cacheable: true

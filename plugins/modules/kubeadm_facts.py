@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 ---
-module: kubeadm_node_info
+module: kubeadm_facts
 short_description: Describe a kubeadm node - its role, Kubernetes version, paths and components
 version_added: 0.1.0
 description:
@@ -42,7 +42,7 @@ extends_documentation_fragment:
 
 EXAMPLES = r"""
 - name: Gather what the node is
-  k8s_hardening.kubeadm.kubeadm_node_info:
+  k8s_hardening.kubeadm.kubeadm_facts:
 
 - name: Show the Kubernetes version
   ansible.builtin.debug:
