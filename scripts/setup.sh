@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 ANSIBLE_PKG_VERSION=11.13.0
-APT_PACKAGES="podman runc debootstrap etcd-server etcd-client iptables netavark aardvark-dns uidmap openssl openssh-client make python3-venv xz-utils curl"
+APT_PACKAGES="podman runc debootstrap etcd-server etcd-client iptables netavark aardvark-dns uidmap openssl openssh-client make python3-venv xz-utils curl shellcheck"
 stamp() { printf '[setup %s] %s\n' "$(date +%T)" "$*"; }
 
 missing=""

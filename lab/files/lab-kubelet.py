@@ -226,7 +226,7 @@ def validate_config(cfg, proc_sys="/proc/sys"):
             ok = have is not None and (have == want if op == "eq" else have >= want)
             if not ok:
                 bad.append("%s=%s (expected %s%s)" % (name.replace("/", "."), have,
-                                                       ">=" if op == "ge" else "", want))
+                                                      ">=" if op == "ge" else "", want))
         if bad:
             raise ConfigError("failed to run Kubelet: protectKernelDefaults is true and the kernel "
                               "flags differ: " + "; ".join(bad))
@@ -384,7 +384,7 @@ class Spawner(object):
     def pid(self):
         if SPAWN == "systemd":
             res = subprocess.run(["systemctl", "show", "-p", "MainPID", "--value", self.unit],
-                                 capture_output=True, text=True)
+                                 capture_output=True, text=True, check=False)
             try:
                 pid = int(res.stdout.strip() or 0)
             except ValueError:
@@ -399,7 +399,7 @@ class Spawner(object):
 
     def stop(self):
         if SPAWN == "systemd":
-            subprocess.run(["systemctl", "stop", self.unit], capture_output=True)
+            subprocess.run(["systemctl", "stop", self.unit], capture_output=True, check=False)
             return
         if self.child is not None and self.child.poll() is None:
             os.killpg(self.child.pid, signal.SIGTERM)
@@ -522,7 +522,7 @@ class Pod(object):
         if old.get("manifest_sha256") != self.sha or not pid or old.get("state") != "running":
             return False
         self.pid, self.started_at = pid, old.get("started_at")
-        self.dropped = [f for f in old.get("dropped_flags") or []]
+        self.dropped = list(old.get("dropped_flags") or [])
         self.argv = [a for a in self.argv if a.lstrip("-").split("=")[0] not in self.dropped]
         self.restarts = old.get("restarts", 0)
         self.set("running", "adopted after kubelet restart")

@@ -19,10 +19,11 @@ import binascii
 import copy
 import hashlib
 import json
+import os
 import re
 import secrets
 
-import yaml
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._deps import yaml
 
 API_VERSION = "apiserver.config.k8s.io/v1"
 KIND = "EncryptionConfiguration"
@@ -371,10 +372,47 @@ def range_pages(fetch, prefix, page_size):
         start = kvs[-1][0] + b"\x00"
 
 
+# ---------------------------------------------------------------- files on the node
+
+def read_config_file(path):
+    """The parsed config at ``path`` (None when there is none). Raises EncryptionConfigError, OSError,
+    UnicodeDecodeError."""
+    if not os.path.exists(path):
+        return None
+    with open(path, "rb") as fh:
+        return parse_config(fh.read().decode("utf-8"), path)
+
+
+def read_state_file(path):
+    """The rotation state record at ``path`` (None when there is none)."""
+    if not os.path.exists(path):
+        return None
+    with open(path, "rb") as fh:
+        try:
+            return json.loads(fh.read().decode("utf-8"))
+        except ValueError:
+            raise EncryptionConfigError("%s is not JSON; move it away (it holds only the rotation stage)" % path)
+
+
+def writer_label(doc, where="encryption config"):
+    """``secretbox:key2``, ``kms:<name>`` or ``identity``: what encrypts new writes."""
+    prov, key = writer(doc, where)
+    return prov if key is None else "%s:%s" % (prov, key)
+
+
+def describe_file(path, state_path):
+    """What encryption_config_info returns: the config at ``path`` and the record at ``state_path``,
+    without key material."""
+    doc = read_config_file(path)
+    return {"exists": doc is not None, "fingerprint": fingerprint(doc), "summary": summarize(doc) or [],
+            "writer": writer_label(doc, path), "rotation_state": read_state_file(state_path)}
+
+
 __all__ = [
     "API_VERSION", "KIND", "KEYED_PROVIDERS", "PROVIDERS", "KEY_LENGTHS", "AUTOMATIC_RELOAD_MIN_MINOR",
     "REDACTED", "EncryptionConfigError", "generate_secret", "decode_secret", "next_key_name",
     "entry_from_doc", "entry_to_doc", "build_config", "parse_config", "groups", "single_group",
     "validate_entries", "validate_doc", "entry_label", "summarize", "summary_text", "key_fingerprint",
     "canonical", "fingerprint", "dump", "writer", "classify_value", "census", "prefix_range_end", "range_pages",
+    "read_config_file", "read_state_file", "writer_label", "describe_file",
 ]

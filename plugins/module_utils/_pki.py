@@ -14,14 +14,20 @@ import base64
 import datetime
 import hashlib
 import ipaddress
+import traceback
 
-import yaml
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._deps import yaml
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+try:
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+except ImportError:   # the modules that use this file fail with missing_required_lib("cryptography")
+    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+else:
+    CRYPTOGRAPHY_IMPORT_ERROR = None
 
 # kubeadm constants (cmd/kubeadm/app/constants/constants.go)
 CA_VALIDITY_DAYS = 3650
@@ -34,7 +40,7 @@ LEAF_KEY_USAGES = ("digital_signature", "key_encipherment")
 _EKU_OIDS = {
     "server_auth": ExtendedKeyUsageOID.SERVER_AUTH,
     "client_auth": ExtendedKeyUsageOID.CLIENT_AUTH,
-}
+} if CRYPTOGRAPHY_IMPORT_ERROR is None else {}
 _EKU_NAMES = {v: k for k, v in _EKU_OIDS.items()}
 _KU_FIELDS = ("digital_signature", "content_commitment", "key_encipherment",
               "data_encipherment", "key_agreement", "key_cert_sign", "crl_sign")
@@ -392,7 +398,7 @@ def chain_problems(leaf_pem, ca_pem, now=None):
         problems.append("the issuer certificate is not a CA")
     if leaf.issuer != ca.subject:
         problems.append("issuer %s is not the CA %s" % (leaf.issuer.rfc4514_string(),
-                                                       ca.subject.rfc4514_string()))
+                                                        ca.subject.rfc4514_string()))
     elif not _signature_ok(leaf, ca):
         problems.append("signature does not verify with the CA key")
     for label, cert in (("certificate", leaf), ("CA", ca)):
@@ -488,6 +494,7 @@ def kubeconfig_client_cert(text):
 
 
 __all__ = [
+    "CRYPTOGRAPHY_IMPORT_ERROR",
     "BACKDATE", "CA_KEY_USAGES", "CA_VALIDITY_DAYS", "ETCD_PROFILES", "KUBEADM_CAS",
     "LEAF_KEY_USAGES", "LEAF_VALIDITY_DAYS", "PKIError",
     "bundle", "ca_problems", "cert_info", "cert_to_pem", "chain_problems", "fingerprint",

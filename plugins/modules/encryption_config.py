@@ -18,8 +18,8 @@ description:
     providers the Kubernetes version supports.
   - The file is written only when its content differs semantically, atomically, C(0600 root:root), in a C(0700)
     directory, with a C(0600) backup of the previous file in I(backup_dir).
-  - C(state=info) reads the file and the rotation state record next to it and returns a redacted summary and a
-    fingerprint, so nodes can be compared without moving key material.
+  - M(k8s_hardening.kubeadm.encryption_config_info) reads the file and the rotation state record next to it and
+    returns a redacted summary and a fingerprint, so nodes can be compared without moving key material.
   - C(state=plan), C(state=present) with I(nodes) and C(state=advance) run the rotation stage machine
     (add the new key second, promote it first, re-encrypt, prune the old keys) over the configs of every
     control-plane node (I(nodes)) and their state records (I(states)). C(plan) only says what comes next;
@@ -35,9 +35,11 @@ options:
     type: path
     default: /etc/kubernetes/enc/encryption-config.yaml
   state:
-    description: C(present) writes, C(info) reads, C(plan) and C(advance) compute the rotation and write nothing.
+    description:
+      - C(present) writes, C(plan) and C(advance) compute the rotation and write nothing.
+      - To read a node's config, use M(k8s_hardening.kubeadm.encryption_config_info).
     type: str
-    choices: [present, info, plan, advance]
+    choices: [present, plan, advance]
     default: present
   config:
     description: A whole EncryptionConfiguration to write as is (C(state=present) without I(nodes)).
@@ -93,10 +95,6 @@ options:
     description: Kubernetes minor version, to check the providers are supported (0 = unknown, no check).
     type: int
     default: 0
-  state_path:
-    description: The rotation state record read by C(state=info).
-    type: path
-    default: /etc/kubernetes/enc/rotation-state.json
   backup_dir:
     description: Directory (created C(0700)) for the backup of a replaced config. Empty to keep no backup.
     type: path
@@ -117,11 +115,6 @@ extends_documentation_fragment:
 """
 
 EXAMPLES = r"""
-- name: Read the config of this node (no key material returned)
-  k8s_hardening.kubeadm.encryption_config:
-    state: info
-  register: enc_info
-
 - name: Write this node's config for the stage under way
   k8s_hardening.kubeadm.encryption_config:
     state: present
@@ -162,7 +155,6 @@ rotation_state:
   description:
     - With plan/present, the state record to write on every node before the config (null to leave it).
     - With advance, the record marking the stage complete (null when nothing is under way).
-    - With info, the record on disk.
   type: dict
   returned: always except state=present with config
 backup_file:
@@ -171,11 +163,11 @@ backup_file:
   returned: when changed and a file existed
 """
 
-import json
 import os
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._deps import YAML_IMPORT_ERROR
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import backup_copy, file_error, write_atomic
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._nolog import add_secrets, hide_params
 
@@ -184,39 +176,18 @@ from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._encryption 
     dump,
     fingerprint,
     parse_config,
+    read_config_file,
     summarize,
     summary_text,
     validate_doc,
     validate_entries,
-    writer,
+    writer_label,
 )
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._rotation import (
     RotationError,
     advance,
     plan,
 )
-
-
-def read_doc(path):
-    if not os.path.exists(path):
-        return None
-    with open(path) as fh:
-        return parse_config(fh.read(), path)
-
-
-def writer_label(doc, where="encryption config"):
-    prov, key = writer(doc, where)
-    return prov if key is None else "%s:%s" % (prov, key)
-
-
-def read_state(path):
-    if not os.path.exists(path):
-        return None
-    with open(path) as fh:
-        try:
-            return json.load(fh)
-        except ValueError:
-            raise EncryptionConfigError("%s is not JSON; move it away (it holds only the rotation stage)" % path)
 
 
 def ensure_dir(path, mode):
@@ -308,13 +279,9 @@ def run(module):
     result = dict(changed=False)
     protect(module, config)
     try:
-        before = read_doc(path)
+        before = read_config_file(path)
         protect(module, before)
         result["exists"] = before is not None
-        if params["state"] == "info":
-            module.exit_json(changed=False, exists=before is not None, fingerprint=fingerprint(before),
-                             summary=summarize(before) or [], writer=writer_label(before, path),
-                             rotation_state=read_state(params["state_path"]))
         if params["state"] == "present" and config:
             after = dict(config)
             validate_doc(after, "config", params["kubernetes_minor"] or None)
@@ -355,7 +322,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             path=dict(type="path", default="/etc/kubernetes/enc/encryption-config.yaml"),
-            state=dict(type="str", choices=["present", "info", "plan", "advance"], default="present"),
+            state=dict(type="str", choices=["present", "plan", "advance"], default="present"),
             config=dict(type="dict", no_log=True),
             nodes=dict(type="dict", no_log=True),
             states=dict(type="list", elements="raw", default=[]),
@@ -368,12 +335,13 @@ def main():
             kms=dict(type="dict"),
             rotate=dict(type="bool", default=False),
             kubernetes_minor=dict(type="int", default=0),
-            state_path=dict(type="path", default="/etc/kubernetes/enc/rotation-state.json"),
             backup_dir=dict(type="path", default="/var/backups/k8s-hardening/encryption"),
             backup_keep=dict(type="int", default=10),
         ),
         supports_check_mode=True,
     )
+    if YAML_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
     run(module)
 
 

@@ -22,8 +22,8 @@ description:
   - Computes the one safe step of a CA replacement for this member while the others keep running
     (trust the new CA next to the old one, then re-issue, then drop the old CA).
   - Re-issues the etcd server, peer, healthcheck-client and apiserver-etcd-client certificates with
-    kubeadm's subjects, SANs and usages when they do not chain to the CA, expire within O(renew_days),
-    are valid longer than O(max_validity_days), lack a SAN or do not match their key.
+    kubeadm's subjects, SANs and usages when they do not chain to the CA, expire within C(etcd_cert_renew_days)
+    (in O(options)), are valid longer than C(etcd_cert_max_validity_days), lack a SAN or do not match their key.
   - Builds the etcd and kube-apiserver flags for the static_pods rollout, leaving out flags the detected
     etcd version does not know.
   - Bad input (a bad CA in O(controller_ca_dir), a cipher etcd refuses, an out-of-range validity) fails
@@ -147,17 +147,15 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._deps import YAML_IMPORT_ERROR
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import file_error, write_atomic
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._nolog import hide_params
 
-try:
-    from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._etcd import (
-        EtcdConfigError, check_controller_ca, plan_node, validate_options,
-    )
-    from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._pki import PKIError
-    IMPORT_ERROR = None
-except ImportError as exc:  # cryptography missing where the module runs
-    IMPORT_ERROR = exc
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils import _pki
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._etcd import (
+    EtcdConfigError, check_controller_ca, plan_node, validate_options,
+)
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._pki import PKIError
 
 
 def _read(path):
@@ -248,8 +246,10 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(IMPORT_ERROR))
+    if YAML_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
+    if _pki.CRYPTOGRAPHY_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("cryptography"), exception=_pki.CRYPTOGRAPHY_IMPORT_ERROR)
     # nodes and slurped hold private keys: never logged nor echoed. Their other words (node names, paths)
     # are not masked in the result: `files` must carry this node's keys (the CA key too) to the role.
     hidden = hide_params(module, ["nodes", "slurped"])

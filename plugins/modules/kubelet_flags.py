@@ -117,8 +117,9 @@ changed_files:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._deps import YAML_IMPORT_ERROR
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import file_error, keep_backup
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._kubelet import (
@@ -197,6 +198,8 @@ def main():
         ),
         supports_check_mode=True,
     )
+    if YAML_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
     try:
         module.exit_json(**run(module))
     except (OSError, UnicodeDecodeError) as exc:

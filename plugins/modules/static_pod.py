@@ -77,7 +77,7 @@ options:
     suboptions:
       name: {description: Volume name., type: str, required: true}
       hostPath: {description: Path on the node., type: str, required: true}
-      type: {description: hostPath type (File, DirectoryOrCreate, ...)., type: str}
+      type: {description: "hostPath type (C(File), C(DirectoryOrCreate), ...).", type: str}
       mountPath: {description: Path in the container., type: str, required: true}
       readOnly: {description: Mount read-only., type: bool, default: false}
   annotations:
@@ -188,13 +188,12 @@ warnings:
 
 import os
 
-import yaml
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import backup_copy, file_error, write_atomic
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.parsing.convert_bool import boolean
+
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._deps import YAML_IMPORT_ERROR, yaml
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import backup_copy, file_error, write_atomic
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._manifest import (
     ManifestError, apply, component_binary, dump, get_flags, load, sha256_hex)
@@ -313,6 +312,8 @@ def main():
         ),
         supports_check_mode=True,
     )
+    if YAML_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
     replace = module.params["replace_lists"]
     if isinstance(replace, str):
         try:

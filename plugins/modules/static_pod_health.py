@@ -113,9 +113,10 @@ import ssl
 import time
 import urllib.error
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.urls import Request
 
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._deps import YAML_IMPORT_ERROR
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import file_error
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._manifest import (
@@ -235,6 +236,8 @@ def main():
         ),
         supports_check_mode=True,
     )
+    if YAML_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
     params = module.params
     path = params["manifest_path"]
     try:

@@ -5,7 +5,18 @@ import subprocess
 import sys
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
-COLLECTIONS = os.path.join(ROOT, ".cache", "collections")
+
+
+def collections_root(root=ROOT):
+    """The directory holding ansible_collections/k8s_hardening/kubeadm: ansible-test's tree when the checkout
+    is laid out that way (ansible-test units), else the checkout's .cache/collections (make setup)."""
+    namespace = os.path.dirname(root)
+    if os.path.basename(namespace) == "k8s_hardening" and os.path.basename(os.path.dirname(namespace)) == "ansible_collections":
+        return os.path.dirname(os.path.dirname(namespace))
+    return os.path.join(root, ".cache", "collections")
+
+
+COLLECTIONS = collections_root()
 
 
 def run_module(name, args, tmp_path, check_mode=False, diff=True):

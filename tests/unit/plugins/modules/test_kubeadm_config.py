@@ -82,7 +82,7 @@ def test_bad_values_fail_and_leave_dest_identical(tmp_path):
     shutil.copy(INIT, dest)
     before = dest.read_bytes()
     bad = [{"component": "kube-apiserver", "volumes": [{"name": "x", "hostPath": "/x", "mountPath": "/x",
-                                                         "type": "Dir"}]}]
+                                                        "type": "Dir"}]}]
     rc, res = run_module("kubeadm_config", {"config": "cluster", "contributions": bad, "dest": str(dest),
                                             "target": "file"}, tmp_path)
     assert rc != 0 and "pathType" in res["msg"] and dest.read_bytes() == before
@@ -149,7 +149,7 @@ def test_api_path_patches_configmap_once(fake_api):
     assert result["changed"] and fake_api.patches == [], "check mode must not patch"
     result = mod.run(FakeModule({"config": "cluster", "contributions": CONTRIBS}))
     assert result["changed"] and result["target"] == "api" and fake_api.patches == [("kubeadm-config",
-                                                                                      "ClusterConfiguration")]
+                                                                                     "ClusterConfiguration")]
     stored = yaml.safe_load(fake_api.data["kubeadm-config"]["ClusterConfiguration"])
     assert stored["apiServer"]["extraArgs"]["profiling"] == "false"
     result = mod.run(FakeModule({"config": "cluster", "contributions": CONTRIBS}))

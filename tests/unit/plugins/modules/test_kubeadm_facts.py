@@ -14,7 +14,7 @@ def test_control_plane_from_files(tmp_path):
     ldir = tmp_path / "var-lib-kubelet"
     ldir.mkdir()
     rc, res = run_module("kubeadm_facts", {"kubernetes_dir": str(kdir), "kubelet_dir": str(ldir),
-                                               "lab_state_dir": str(tmp_path / "none")}, tmp_path, check_mode=True)
+                                           "lab_state_dir": str(tmp_path / "none")}, tmp_path, check_mode=True)
     assert rc == 0, res
     node = res["ansible_facts"]["k8s_hardening_node"]
     assert res["changed"] is False
@@ -33,13 +33,9 @@ def test_old_name_redirects_to_the_facts_module():
     """Playbooks written for kubeadm_node_info keep working: meta/runtime.yml routes the old name here."""
     import subprocess
     import sys
-    here = os.path.dirname(os.path.abspath(__file__))
-    root = os.path.abspath(os.path.join(here, "..", "..", "..", ".."))
-    parent = os.path.dirname(os.path.dirname(os.path.dirname(root)))
-    collections = (os.path.dirname(parent) if os.path.basename(parent) == "ansible_collections"
-                   else os.path.join(root, ".cache", "collections"))
+    from .modrun import COLLECTIONS
     out = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-doc"), "-t", "module",
                           "k8s_hardening.kubeadm.kubeadm_node_info"], capture_output=True, text=True,
-                         env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections), check=False)
+                         env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS), check=False)
     assert out.returncode == 0, out.stderr
     assert "kubeadm_facts" in out.stdout

@@ -34,18 +34,17 @@ def _enc_file(tmp_path, providers):
 
 @pytest.mark.parametrize("providers", [[], [{"secretbox": {"keys": []}}], [{"aescbc": {}}, {"identity": {}}]],
                          ids=["no-providers", "keys-empty", "no-keys"])
-def test_encryption_info_on_a_config_without_providers_or_keys(tmp_path, providers):
+def test_encryption_config_info_on_a_config_without_providers_or_keys(tmp_path, providers):
     path = _enc_file(tmp_path, providers)
-    rc, res = run_module("encryption_config", {"state": "info", "path": path,
-                                               "state_path": str(tmp_path / "state.json")}, tmp_path)
+    rc, res = run_module("encryption_config_info", {"path": path, "state_path": str(tmp_path / "state.json")}, tmp_path)
     _failed_naming(rc, res, path)
 
 
-def test_encryption_info_on_a_non_utf8_file(tmp_path):
+def test_encryption_config_info_on_a_non_utf8_file(tmp_path):
     path = tmp_path / "encryption-config.yaml"
     path.write_bytes(b"kind: \xff\xfe\n")
-    rc, res = run_module("encryption_config", {"state": "info", "path": str(path),
-                                               "state_path": str(tmp_path / "state.json")}, tmp_path)
+    rc, res = run_module("encryption_config_info", {"path": str(path), "state_path": str(tmp_path / "state.json")},
+                         tmp_path)
     _failed_naming(rc, res, str(path), "UTF-8")
 
 
@@ -95,8 +94,8 @@ def test_static_pod_backup_dir_cannot_be_made(tmp_path, blocker):
 def test_encryption_config_dir_cannot_be_made(tmp_path, blocker):
     doc = {"apiVersion": "apiserver.config.k8s.io/v1", "kind": "EncryptionConfiguration",
            "resources": [{"resources": ["secrets"], "providers": [{"secretbox": {"keys": [{"name": "k", "secret": KEY}]}}]}]}
-    rc, res = run_module("encryption_config", {"path": blocker + "/enc/encryption-config.yaml", "config": doc,
-                                               "state_path": str(tmp_path / "s.json")}, tmp_path)
+    rc, res = run_module("encryption_config", {"path": blocker + "/enc/encryption-config.yaml", "config": doc},
+                         tmp_path)
     _failed_naming(rc, res, blocker)
     assert KEY not in str(res)
 
