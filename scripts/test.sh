@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 start=$(date +%s)
 make --no-print-directory lint
 make --no-print-directory unit
+make --no-print-directory sanity
+make --no-print-directory units
 make --no-print-directory integration
 make --no-print-directory molecule
 printf '=== make test: all stages passed in %ss\n' "$(( $(date +%s) - start ))"
