@@ -3,12 +3,13 @@
 # below it. The checkout holds .venv/ and .cache/ (and .cache links the checkout into itself), so
 # ansible-test runs on a fresh copy of the files git knows (tracked, plus new files not ignored) in a
 # directory outside the checkout (inside it, ansible-test would take git's view, where .cache is ignored):
-# ${TMPDIR:-/tmp}/k8s-hardening-ansible-test.<checkout hash>/ansible_collections/k8s_hardening/kubeadm.
+# ${TMPDIR:-/tmp}/k8s-hardening-ansible-test.<checkout hash>.<command>/ansible_collections/k8s_hardening/kubeadm
+# (one per command, so sanity and units can run at the same time).
 # Usage: scripts/ansible-test.sh sanity|units [ansible-test arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-DEST=${TMPDIR:-/tmp}/k8s-hardening-ansible-test.$(printf %s "$ROOT" | sha256sum | cut -c1-12)/ansible_collections/k8s_hardening/kubeadm
+DEST=${TMPDIR:-/tmp}/k8s-hardening-ansible-test.$(printf %s "$ROOT" | sha256sum | cut -c1-12).${1:-none}/ansible_collections/k8s_hardening/kubeadm
 rm -rf "$DEST"
 mkdir -p "$DEST"
 git ls-files -z --cached --others --exclude-standard \
