@@ -4,16 +4,14 @@ import ast
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 import yaml
 
 from ..modules.modrun import COLLECTIONS
-from .docs import resolved
+from .docs import ANSIBLE_DOC, resolved
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
-ANSIBLE_DOC = os.path.join(os.path.dirname(sys.executable), "ansible-doc")
 MODULES = ["static_pod", "static_pod_health"]
 FILTERS = ["k8s_flags_to_dict", "k8s_dict_to_flags", "k8s_static_pod_merge", "k8s_config_checksum",
            "k8s_tls_cipher_suites", "k8s_tls_min_version"]

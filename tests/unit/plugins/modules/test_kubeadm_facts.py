@@ -27,15 +27,3 @@ def test_fails_on_a_host_that_is_not_kubeadm(tmp_path):
     rc, res = run_module("kubeadm_facts", {"kubernetes_dir": str(tmp_path / "a"), "kubelet_dir": str(tmp_path / "b")},
                          tmp_path)
     assert rc != 0 and res["failed"] and "not a kubeadm node" in res["msg"]
-
-
-def test_old_name_redirects_to_the_facts_module():
-    """Playbooks written for kubeadm_node_info keep working: meta/runtime.yml routes the old name here."""
-    import subprocess
-    import sys
-    from .modrun import COLLECTIONS
-    out = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-doc"), "-t", "module",
-                          "k8s_hardening.kubeadm.kubeadm_node_info"], capture_output=True, text=True,
-                         env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS), check=False)
-    assert out.returncode == 0, out.stderr
-    assert "kubeadm_facts" in out.stdout
