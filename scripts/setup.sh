@@ -63,8 +63,9 @@ ln -sfn "$ROOT" "$COLL/k8s_hardening/kubeadm"
 bash scripts/k8s-binaries.sh "${LAB_K8S_VERSION:-1.33.3}" 1.28.7
 
 # ansible-test (make sanity, make units): its home in the checkout, with the offline pip bootstrap it would
-# otherwise download from ci-files.testing.ansible.com (unreachable here), then its virtual environments
-# primed once from PyPI with the exact versions ansible-core pins (cached by the ansible-core version).
+# otherwise download from ci-files.testing.ansible.com (unreachable here), then its sanity virtual
+# environments primed once from PyPI with the exact versions ansible-core pins (cached by the ansible-core
+# version). `make units` makes its own virtualenv on first use, through the same bootstrap.
 AT_HOME=.cache/ansible-test-home
 PIP_FOR_ANSIBLE_TEST=$(.venv/bin/python -c 'from ansible_test._internal.python_requirements import get_venv_packages
 from ansible_test._internal.host_configs import NativePythonConfig
