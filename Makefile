@@ -12,7 +12,7 @@ ARGS ?=
 STAGE = @printf '\n=== %s [%s]\n' "$(1)" "$$(date +%T)"
 TIMED = bash scripts/timed.sh
 
-.PHONY: help setup lab-up lab-down harden audit demo lint unit integration molecule test bench build clean
+.PHONY: help setup lab-up lab-down harden audit demo lint unit sanity units integration molecule test bench build clean
 
 help:
 	@grep -E '^## ' Makefile | sed 's/^## //'
@@ -52,6 +52,16 @@ unit: setup
 	$(call STAGE,unit)
 	@$(TIMED) unit python -m pytest tests/unit lab/tests -q
 
+## sanity     ansible-test sanity, Python 3.11, local (no Docker), on a copy laid out as ansible_collections/k8s_hardening/kubeadm
+sanity: setup
+	$(call STAGE,sanity)
+	@$(TIMED) sanity bash scripts/ansible-test.sh sanity --python 3.11 --color no $(ARGS)
+
+## units      ansible-test units (its own virtualenv for Python 3.11) on the same copy
+units: setup
+	$(call STAGE,units)
+	@$(TIMED) units bash scripts/ansible-test.sh units --venv --python 3.11 --color no $(ARGS)
+
 ## integration pytest against real etcd, openssl and ansible on this host
 integration: setup
 	$(call STAGE,integration)
@@ -62,7 +72,7 @@ molecule: setup
 	$(call STAGE,molecule)
 	@$(TIMED) molecule bash scripts/molecule-all.sh
 
-## test       everything: lint, unit, integration, molecule (prints the time of each stage)
+## test       everything: lint, unit, sanity, units, integration, molecule (prints the time of each stage)
 test: setup
 	@bash scripts/test.sh
 

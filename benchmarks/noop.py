@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Cost of a no-op playbooks/harden.yml on an already hardened lab, against benchmarks/baseline.yml.
 
 Reports both wall-clock times, their ratio (a line `ratio: <number>`), the time of the same no-op run with
@@ -60,7 +60,7 @@ def run(playbook, limit=None, extra=(), inventory=None):
 
 
 def measure(playbook, limit=None, extra=(), inventory=None):
-    runs = [run(playbook, limit, extra, inventory) for _ in range(REPEAT)]
+    runs = [run(playbook, limit, extra, inventory) for dummy in range(REPEAT)]
     times = sorted(r[0] for r in runs)
     return statistics.median(times), runs[-1][1], max(r[2] for r in runs)
 
@@ -73,7 +73,7 @@ def main():
         # run until one does, so the measured run is the steady state of an hourly drift check.
         warm_up(harden)
     noop_time, noop_counts, noop_changed = measure(harden)
-    base_time, base_counts, _ = measure(baseline)
+    base_time, base_counts, dummy = measure(baseline)
     full_time, full_counts, full_changed = measure(harden, extra=["-e", "k8s_hardening_noop_fast_path=false"])
     print("")
     print("no-op harden.yml: %.1f s (median of %d), changed: %d" % (noop_time, REPEAT, noop_changed))
@@ -90,8 +90,8 @@ def main():
     print("|---|---|---|---|")
     for host in sorted(set(noop_counts) | set(base_counts) | set(full_counts)):
         print("| %s | %d | %d | %d |" % (host, noop_counts.get(host, {}).get("invocations", 0),
-                                        full_counts.get(host, {}).get("invocations", 0),
-                                        base_counts.get(host, {}).get("invocations", 0)))
+                                         full_counts.get(host, {}).get("invocations", 0),
+                                         base_counts.get(host, {}).get("invocations", 0)))
     if os.environ.get("BENCH_SKIP_SCALING") == "1":
         return 0
     scaling_table(harden, NODES, None, "the lab")
@@ -119,7 +119,7 @@ def scaling_table(harden, nodes, inventory, where):
     for n in range(1, len(nodes) + 1):
         seconds = measure(harden, nodes[:n], inventory=inventory)[0]
         print("| %d (%s) | %.1f | %.1f |" % (n, ", ".join(nodes[:n]) if n <= 3 else "... " + nodes[n - 1],
-                                         seconds, seconds / n))
+                                             seconds, seconds / n))
 
 
 def scale_lab(harden, workers):
@@ -138,6 +138,7 @@ def scale_lab(harden, workers):
     finally:
         if os.environ.get("BENCH_KEEP_LAB") != "1":
             subprocess.run(["bash", lab, "down"], cwd=ROOT, env=env, check=False, stdout=subprocess.DEVNULL)
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Write docs/controls.md from the CIS table: `python docs/gen_controls.py` (`--check` exits 1 if stale)."""
 import os
 import sys

@@ -238,6 +238,7 @@ cmd_status() {
     node=${entry%%:*}
     if node_running "$node"; then
       printf '%-18s %-12s up\n' "$node" "${entry##*:}"
+      # shellcheck disable=SC2016  # $f is expanded by the shell inside the node, not here
       "$PODMAN" exec "$node" sh -c 'for f in /run/lab-kubelet/pods/*.json; do [ -e "$f" ] && python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(\"   pod %-24s %-9s%s %s\" % (d[\"name\"], d[\"state\"], \" (simulated)\" if d.get(\"simulated\") else \"\", d.get(\"reason\") or \"\"))" "$f"; done' || true
     else
       printf '%-18s %-12s down\n' "$node" "${entry##*:}"

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Generate docs/variables.md and roles/<role>/README.md from meta/argument_specs.yml.
 
 The argument specs are the truth; the docs are generated from them.

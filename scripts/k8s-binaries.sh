@@ -57,11 +57,12 @@ fetch_version() {
     command -v curl >/dev/null || die "curl is needed to download the binaries (or set K8S_BIN_DIR)"
     : >"$tmp/SHA256SUMS"
     for b in $BINARIES; do
-      curl -fsSL --retry 2 -o "$tmp/$b" "$RELEASE_URL/v$version/bin/linux/amd64/$b" \
-        && curl -fsSL --retry 2 -o "$tmp/$b.sha256" "$RELEASE_URL/v$version/bin/linux/amd64/$b.sha256" \
-        || die "cannot download $b v$version from $RELEASE_URL. Put the linux/amd64 binaries of v$version
+      if ! { curl -fsSL --retry 2 -o "$tmp/$b" "$RELEASE_URL/v$version/bin/linux/amd64/$b" \
+        && curl -fsSL --retry 2 -o "$tmp/$b.sha256" "$RELEASE_URL/v$version/bin/linux/amd64/$b.sha256"; }; then
+        die "cannot download $b v$version from $RELEASE_URL. Put the linux/amd64 binaries of v$version
   (kube-apiserver, kube-controller-manager, kube-scheduler, kubeadm, kubectl, kubelet) with a
   SHA256SUMS file in a folder and run again with K8S_BIN_DIR=<that folder>."
+      fi
       printf '%s  %s\n' "$(tr -d ' \n' <"$tmp/$b.sha256")" "$b" >>"$tmp/SHA256SUMS"
       rm -f "$tmp/$b.sha256"
     done

@@ -5,7 +5,8 @@ cd "$(dirname "$0")/.."
 export CONTAINERS_CONF="$PWD/lab/containers.conf" MOLECULE_PODMAN_EXECUTABLE="$PWD/lab/bin/podman"
 bash lab/lab.sh image
 status=0
-for scenario in $(ls -d molecule/*/ | xargs -n1 basename | sort); do
+for dir in molecule/*/; do
+  scenario=$(basename "$dir")
   [ -f "molecule/$scenario/molecule.yml" ] || continue
   start=$(date +%s)
   if molecule test -s "$scenario"; then rc=0; else rc=$?; status=1; fi

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 ANSIBLE_PKG_VERSION=11.13.0
-APT_PACKAGES="podman runc debootstrap etcd-server etcd-client iptables netavark aardvark-dns uidmap openssl openssh-client make python3-venv xz-utils curl"
+APT_PACKAGES="podman runc debootstrap etcd-server etcd-client iptables netavark aardvark-dns uidmap openssl openssh-client make python3-venv xz-utils curl shellcheck"
 stamp() { printf '[setup %s] %s\n' "$(date +%T)" "$*"; }
 
 missing=""
@@ -61,6 +61,23 @@ ln -sfn "$ROOT" "$COLL/k8s_hardening/kubeadm"
 # Real Kubernetes binaries for the lab's control plane and the tests (K8S_BIN_DIR, else
 # ../shared/k8s/v<version>/, else the official release), verified, under .cache/k8s/.
 bash scripts/k8s-binaries.sh "${LAB_K8S_VERSION:-1.33.3}" 1.28.7
+
+# ansible-test (make sanity, make units): its home in the checkout, with the offline pip bootstrap it would
+# otherwise download from ci-files.testing.ansible.com (unreachable here), then its sanity virtual
+# environments primed once from PyPI with the exact versions ansible-core pins (cached by the ansible-core
+# version). `make units` makes its own virtualenv on first use, through the same bootstrap.
+AT_HOME=.cache/ansible-test-home
+PIP_FOR_ANSIBLE_TEST=$(.venv/bin/python -c 'from ansible_test._internal.python_requirements import get_venv_packages
+from ansible_test._internal.host_configs import NativePythonConfig
+print(get_venv_packages(NativePythonConfig(version="3.11", path=".venv/bin/python"))["pip"])')
+mkdir -p "$AT_HOME/.ansible/test/cache"
+cp scripts/ansible-test-get-pip.py "$AT_HOME/.ansible/test/cache/get_pip_${PIP_FOR_ANSIBLE_TEST//./_}.py"
+AT_STAMP="$AT_HOME/.primed-$(.venv/bin/python -c 'import ansible; print(ansible.__version__)')"
+if [ ! -e "$AT_STAMP" ]; then
+  stamp "priming ansible-test's sanity and units virtual environments (PyPI, once)"
+  bash scripts/ansible-test.sh sanity --prime-venvs --python 3.11 >/dev/null
+  touch "$AT_STAMP"
+fi
 
 if [ "${SKIP_LAB_IMAGE:-0}" != 1 ]; then
   bash lab/lab.sh image

@@ -7,6 +7,8 @@ start=$(date +%s)
 export K8S_REQUIRE_REAL=1
 make --no-print-directory lint
 make --no-print-directory unit
+make --no-print-directory sanity
+make --no-print-directory units
 make --no-print-directory integration
 make --no-print-directory molecule
 printf '=== make test: all stages passed in %ss\n' "$(( $(date +%s) - start ))"

@@ -645,7 +645,7 @@ class Spawner(object):
     def pid(self):
         if SPAWN == "systemd":
             res = subprocess.run(["systemctl", "show", "-p", "MainPID", "--value", self.unit],
-                                 capture_output=True, text=True)
+                                 capture_output=True, text=True, check=False)
             try:
                 pid = int(res.stdout.strip() or 0)
             except ValueError:
@@ -660,7 +660,7 @@ class Spawner(object):
 
     def stop(self):
         if SPAWN == "systemd":
-            subprocess.run(["systemctl", "stop", self.unit], capture_output=True)
+            subprocess.run(["systemctl", "stop", self.unit], capture_output=True, check=False)
             return
         if self.child is not None and self.child.poll() is None:
             os.killpg(self.child.pid, signal.SIGTERM)
@@ -783,7 +783,7 @@ class Pod(object):
         if old.get("manifest_sha256") != self.sha or not pid or old.get("state") != "running":
             return False
         self.pid, self.started_at = pid, old.get("started_at")
-        self.dropped = [f for f in old.get("dropped_flags") or []]
+        self.dropped = list(old.get("dropped_flags") or [])
         self.argv = [a for a in self.argv if a.lstrip("-").split("=")[0] not in self.dropped]
         self.restarts = old.get("restarts", 0)
         self.set("running", "adopted after kubelet restart")

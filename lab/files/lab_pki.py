@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # -*- coding: utf-8 -*-
 """Generate a lab cluster's PKI the way kubeadm v1.28.7 lays it out.
 

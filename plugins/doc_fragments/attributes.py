@@ -16,7 +16,7 @@ class ModuleDocFragment(object):
     DOCUMENTATION = r"""
 options: {}
 author:
-  - k8s_hardening.kubeadm developers
+  - k8s_hardening.kubeadm contributors !UNKNOWN
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.

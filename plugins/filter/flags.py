@@ -34,7 +34,7 @@ def k8s_dict_to_flags(flags, binary=None, sort=False):
     names = sorted(flags) if sort else list(flags)
     result = [binary] if binary else []
     for name in names:
-        clean, _ = parse_flag("--" + str(name).lstrip("-"))
+        clean, dummy = parse_flag("--" + str(name).lstrip("-"))
         result.append(format_flag(clean, flag_value_str(flags[name])))
     return result
 

@@ -674,7 +674,7 @@ VARIABLES = dict(
        ("3.2.1", ["control_plane_audit_enabled", "control_plane_audit_policy_path", "control_plane_audit_policy_rules"]),
        ("1.2.1", ["control_plane_anonymous_auth", "control_plane_anonymous_auth_fallback"]),
        ("1.2.3", ["control_plane_admission_plugins"]), ("1.2.9", ["control_plane_admission_plugins",
-                                                               "control_plane_event_rate_limits"]),
+                                                                  "control_plane_event_rate_limits"]),
        ("1.2.10", ["control_plane_admission_forbidden_plugins"]), ("1.2.11", ["control_plane_admission_always_pull_images"]),
        ("1.2.14", ["control_plane_admission_plugins"]),
        ("1.2.5", ["kubelet_apiserver_ca_enabled", "kubelet_serving_cert_enabled"]), ("1.2.20", ["control_plane_request_timeout"]),

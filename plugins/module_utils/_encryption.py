@@ -19,10 +19,11 @@ import binascii
 import copy
 import hashlib
 import json
+import os
 import re
 import secrets
 
-import yaml
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._deps import yaml
 
 API_VERSION = "apiserver.config.k8s.io/v1"
 KIND = "EncryptionConfiguration"
@@ -93,10 +94,15 @@ def entry_from_doc(item, where):
         raise EncryptionConfigError("%s: unknown provider %r; use one of %s" % (where, ptype, ", ".join(PROVIDERS)))
     if ptype == "identity":
         return {"type": "identity"}
+    if body is not None and not isinstance(body, dict):
+        raise EncryptionConfigError("%s: %s must be a mapping" % (where, ptype))
     if ptype == "kms":
         return {"type": "kms", "config": copy.deepcopy(body or {})}
     keys = []
-    for key in (body or {}).get("keys") or []:
+    found = (body or {}).get("keys") or []
+    if not isinstance(found, list) or not all(isinstance(key, dict) for key in found):
+        raise EncryptionConfigError("%s: %s keys must be a list of {name, secret}" % (where, ptype))
+    for key in found:
         keys.append({"name": key.get("name"), "secret": key.get("secret")})
     return {"type": ptype, "keys": keys}
 
@@ -127,7 +133,11 @@ def parse_config(text, where="encryption config"):
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise EncryptionConfigError("%s: not valid YAML: %s" % (where, exc))
+        # PyYAML's message quotes the offending line, which may hold a key: line, column and problem only
+        mark = getattr(exc, "problem_mark", None)
+        at = " at line %d, column %d" % (mark.line + 1, mark.column + 1) if mark is not None else ""
+        raise EncryptionConfigError("%s: not valid YAML%s: %s" % (where, at, getattr(exc, "problem", None)
+                                                                  or type(exc).__name__))
     if not isinstance(doc, dict) or doc.get("kind") != KIND:
         raise EncryptionConfigError("%s: not an %s" % (where, KIND))
     if doc.get("apiVersion") not in (API_VERSION, "apiserver.config.k8s.io/v1beta1"):
@@ -281,13 +291,21 @@ def dump(doc):
     return yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
 
 
-def writer(doc):
-    """(provider, key name or None) that encrypts new writes; ('identity', None) when there is no config."""
+def writer(doc, where="encryption config"):
+    """(provider, key name or None) that encrypts new writes; ('identity', None) when there is no config.
+    A group without providers, or a first keyed provider without keys (the apiserver refuses both), raises
+    EncryptionConfigError."""
     if doc is None:
         return ("identity", None)
-    _res, entries = single_group(doc)
+    _res, entries = single_group(doc, where)
+    if not entries:
+        raise EncryptionConfigError("%s: the resource group has no providers (the apiserver refuses it); "
+                                    "write a complete config or move the file away" % where)
     first = entries[0]
     if first["type"] in KEYED_PROVIDERS:
+        if not first["keys"]:
+            raise EncryptionConfigError("%s: the first provider (%s) has no keys (the apiserver refuses it); "
+                                        "write a complete config or move the file away" % (where, first["type"]))
         return (first["type"], first["keys"][0]["name"])
     if first["type"] == "kms":
         return ("kms", (first.get("config") or {}).get("name"))
@@ -354,10 +372,47 @@ def range_pages(fetch, prefix, page_size):
         start = kvs[-1][0] + b"\x00"
 
 
+# ---------------------------------------------------------------- files on the node
+
+def read_config_file(path):
+    """The parsed config at ``path`` (None when there is none). Raises EncryptionConfigError, OSError,
+    UnicodeDecodeError."""
+    if not os.path.exists(path):
+        return None
+    with open(path, "rb") as fh:
+        return parse_config(fh.read().decode("utf-8"), path)
+
+
+def read_state_file(path):
+    """The rotation state record at ``path`` (None when there is none)."""
+    if not os.path.exists(path):
+        return None
+    with open(path, "rb") as fh:
+        try:
+            return json.loads(fh.read().decode("utf-8"))
+        except ValueError:
+            raise EncryptionConfigError("%s is not JSON; move it away (it holds only the rotation stage)" % path)
+
+
+def writer_label(doc, where="encryption config"):
+    """``secretbox:key2``, ``kms:<name>`` or ``identity``: what encrypts new writes."""
+    prov, key = writer(doc, where)
+    return prov if key is None else "%s:%s" % (prov, key)
+
+
+def describe_file(path, state_path):
+    """What encryption_config_info returns: the config at ``path`` and the record at ``state_path``,
+    without key material."""
+    doc = read_config_file(path)
+    return {"exists": doc is not None, "fingerprint": fingerprint(doc), "summary": summarize(doc) or [],
+            "writer": writer_label(doc, path), "rotation_state": read_state_file(state_path)}
+
+
 __all__ = [
     "API_VERSION", "KIND", "KEYED_PROVIDERS", "PROVIDERS", "KEY_LENGTHS", "AUTOMATIC_RELOAD_MIN_MINOR",
     "REDACTED", "EncryptionConfigError", "generate_secret", "decode_secret", "next_key_name",
     "entry_from_doc", "entry_to_doc", "build_config", "parse_config", "groups", "single_group",
     "validate_entries", "validate_doc", "entry_label", "summarize", "summary_text", "key_fingerprint",
     "canonical", "fingerprint", "dump", "writer", "classify_value", "census", "prefix_range_end", "range_pages",
+    "read_config_file", "read_state_file", "writer_label", "describe_file",
 ]

@@ -5,7 +5,7 @@
 # PRIVATE to the k8s_hardening.kubeadm collection: no stability promise.
 # The one way the collection's modules write a file: a private temp file in the same
 # directory (hidden: the kubelet ignores dot files in the manifests directory), then an
-# atomic rename. No Ansible import: the caller passes its AnsibleModule for atomic_move.
+# atomic rename. No Ansible import: the caller passes its AnsibleModule (for SELinux contexts).
 """Atomic, private file writes shared by the modules."""
 
 from __future__ import absolute_import, division, print_function
@@ -14,6 +14,7 @@ __metaclass__ = type
 
 import os
 import re
+import stat
 import tempfile
 import time
 
@@ -21,28 +22,39 @@ import time
 def write_atomic(module, path, data, mode=0o600, keep_existing_mode=False, owner=None):
     """Write ``data`` (text or bytes) to ``path`` atomically.
 
-    The temp file is created with ``mode`` (0600 by default), so content is never readable
-    by others, not even for an instant. After the rename the file has ``mode``, unless
-    ``keep_existing_mode`` and the file existed (atomic_move keeps an existing file's mode
-    and owner). ``owner`` is an optional (uid, gid).
+    The temp file is created 0600 by ``mkstemp`` in the target's directory; it gets its final owner and
+    mode before the rename, so the content is never readable by anyone the final file does not allow, not
+    even for an instant (Ansible's ``atomic_move`` gives a new file the umask's mode, 0644, after the
+    rename). The final mode is ``mode``, or the replaced file's mode with ``keep_existing_mode``. The owner is
+    ``owner`` (uid, gid) if given, else the replaced file's owner (as ``atomic_move`` keeps it), else the
+    caller's. The SELinux context of the replaced file is kept. ``module`` is the caller's AnsibleModule.
     """
     directory = os.path.dirname(os.path.abspath(path)) or "."
-    existed = os.path.exists(path)
+    try:
+        existing = os.stat(path)
+    except FileNotFoundError:
+        existing = None
+    final_mode = stat.S_IMODE(existing.st_mode) if (keep_existing_mode and existing) else mode
     fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=directory)
     try:
-        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data.encode("utf-8") if not isinstance(data, bytes) else data)
             handle.flush()
             os.fsync(handle.fileno())
-        module.atomic_move(tmp, path)
+            if owner is not None:
+                os.fchown(handle.fileno(), owner[0], owner[1])
+            elif existing is not None and (existing.st_uid, existing.st_gid) != (os.geteuid(), os.getegid()):
+                try:
+                    os.fchown(handle.fileno(), existing.st_uid, existing.st_gid)
+                except PermissionError:
+                    pass   # not root: the file becomes the caller's, as with atomic_move
+            os.fchmod(handle.fileno(), final_mode)   # after chown, which may clear set-id bits
+        if existing is not None and getattr(module, "selinux_enabled", lambda: False)():
+            module.set_context_if_different(tmp, module.selinux_context(path), False)
+        os.rename(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    if not (keep_existing_mode and existed):
-        os.chmod(path, mode)
-    if owner is not None:
-        os.chown(path, owner[0], owner[1])
     return path
 
 
@@ -91,4 +103,16 @@ def keep_backup(module, path, backup_dir, keep):
     return backup_copy(module, path, backup_dir, keep)
 
 
-__all__ = ["backup_copy", "keep_backup", "prune_backups", "write_atomic"]
+def file_error(exc, path=None):
+    """One line for an OSError or a UnicodeDecodeError met while reading or writing ``path``: the file
+    (the error's own file name first) and what went wrong, for the module's ``fail_json``."""
+    if isinstance(exc, UnicodeDecodeError):
+        return "%s is not UTF-8 text (byte 0x%02x at offset %d); nothing was changed" % (
+            path or "a file", exc.object[exc.start], exc.start)
+    name = getattr(exc, "filename", None) or path or "a file"
+    if getattr(exc, "filename2", None):
+        name = "%s -> %s" % (name, exc.filename2)
+    return "%s: %s" % (name, getattr(exc, "strerror", None) or exc)
+
+
+__all__ = ["backup_copy", "file_error", "keep_backup", "prune_backups", "write_atomic"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 
-import yaml
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._deps import yaml
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._kubelet import (
     KUBELET_API_VERSION, KUBELET_KIND, deep_merge, diff_paths, validate as validate_kubelet)
@@ -202,7 +202,7 @@ def _volume(spec):
     path_type = spec.get("pathType", spec.get("type")) or ""
     if path_type not in PATH_TYPES:
         raise KubeadmConfigError("volume %s: pathType %r is not one of %s" % (vol["name"], path_type,
-                                                                               ", ".join(PATH_TYPES[1:])))
+                                                                              ", ".join(PATH_TYPES[1:])))
     if path_type:
         vol["pathType"] = path_type
     return vol
@@ -293,7 +293,7 @@ def validate_cluster_configuration(doc):
                 errors.append("etcd: local and external are mutually exclusive")
         else:
             allowed = _CONTROL_PLANE_FIELDS[version] | (_APISERVER_EXTRA[version] if component == "kube-apiserver"
-                                                         else set())
+                                                        else set())
         errors.extend(_unknown(where, section, allowed))
         try:
             get_extra_args(section, version)

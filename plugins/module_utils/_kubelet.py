@@ -14,7 +14,7 @@ import json
 import re
 import shlex
 
-import yaml
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._deps import yaml
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils import _fileio
 

@@ -17,7 +17,7 @@ import copy
 import hashlib
 import re
 
-import yaml
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._deps import yaml
 
 
 class ManifestError(Exception):
@@ -216,7 +216,7 @@ def _insert_sorted(command, arg, name):
     """Insert a new flag before the first flag whose name sorts after it
     (kubeadm writes flags sorted), else at the end."""
     for index in range(1, len(command)):
-        other, _ = parse_flag(command[index])
+        other, dummy = parse_flag(command[index])
         if other is not None and other > name:
             command.insert(index, arg)
             return

@@ -3,7 +3,7 @@
 # Apache License 2.0
 #
 # PRIVATE to the k8s_hardening.kubeadm collection: no stability promise.
-# Pure logic behind the kubeadm_node_info module: what a node is, from the
+# Pure logic behind the kubeadm_facts module: what a node is, from the
 # text of the files kubeadm leaves on it. No Ansible import; unit-tested.
 """Describe a kubeadm node from the files kubeadm leaves on it."""
 
@@ -14,7 +14,7 @@ __metaclass__ = type
 import re
 import shlex
 
-import yaml
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._deps import yaml
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._manifest import (
     ManifestError,
@@ -185,7 +185,7 @@ def build_node_info(manifests, kubelet_units, env_files, kubelet_config_text, ku
             "in the inventory groups control_plane and workers."
             % (paths["manifests_dir"], paths["kubelet_kubeconfig"]))
 
-    kflags = kubelet_args([t for _, t in kubelet_units], env_files)
+    kflags = kubelet_args([t for dummy, t in kubelet_units], env_files)
     kubelet_config = kflags.get("config") or paths.get("kubelet_config")
     node_name = kflags.get("hostname-override") or hostname
 
@@ -215,7 +215,7 @@ def build_node_info(manifests, kubelet_units, env_files, kubelet_config_text, ku
     out_paths = dict((k, v) for k, v in paths.items() if not k.startswith("_"))
     out_paths["kubelet_config"] = kubelet_config
     out_paths["kubelet_unit"] = kubelet_units[0][0] if kubelet_units else None
-    out_paths["kubelet_dropins"] = [p for p, _ in kubelet_units[1:]]
+    out_paths["kubelet_dropins"] = [p for p, dummy in kubelet_units[1:]]
     kdir = out_paths.get("kubernetes_dir", "/etc/kubernetes")
     out_paths.setdefault("super_admin_conf", kdir + "/super-admin.conf")
     out_paths.setdefault("scheduler_conf", kdir + "/scheduler.conf")

@@ -14,14 +14,20 @@ import base64
 import datetime
 import hashlib
 import ipaddress
+import traceback
 
-import yaml
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._deps import yaml
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+try:
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+except ImportError:   # the modules that use this file fail with missing_required_lib("cryptography")
+    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+else:
+    CRYPTOGRAPHY_IMPORT_ERROR = None
 
 # kubeadm constants (cmd/kubeadm/app/constants/constants.go)
 CA_VALIDITY_DAYS = 3650
@@ -34,7 +40,7 @@ LEAF_KEY_USAGES = ("digital_signature", "key_encipherment")
 _EKU_OIDS = {
     "server_auth": ExtendedKeyUsageOID.SERVER_AUTH,
     "client_auth": ExtendedKeyUsageOID.CLIENT_AUTH,
-}
+} if CRYPTOGRAPHY_IMPORT_ERROR is None else {}
 _EKU_NAMES = {v: k for k, v in _EKU_OIDS.items()}
 _KU_FIELDS = ("digital_signature", "content_commitment", "key_encipherment",
               "data_encipherment", "key_agreement", "key_cert_sign", "crl_sign")
@@ -75,16 +81,14 @@ def load_cert(pem):
 
 
 def load_certs(pem):
-    """Every certificate of a PEM bundle, in order."""
-    text = pem.decode("ascii") if isinstance(pem, bytes) else (pem or "")
-    marker = "-----END CERTIFICATE-----"
-    out = []
-    for block in text.split(marker)[:-1]:
-        start = block.find("-----BEGIN CERTIFICATE-----")
-        if start < 0:
-            continue
-        out.append(load_cert(block[start:] + marker + "\n"))
-    return out
+    """Every certificate of a PEM bundle, in order (other blocks, such as a key, are skipped); [] for none."""
+    data = _b(pem or b"")
+    if b"-----BEGIN CERTIFICATE-----" not in data:
+        return []
+    try:
+        return x509.load_pem_x509_certificates(data)
+    except (ValueError, TypeError) as exc:
+        raise PKIError("not a PEM certificate bundle: %s" % exc)
 
 
 def load_key(pem):
@@ -375,19 +379,11 @@ def cert_info(pem, now=None):
 
 
 def _signature_ok(cert, ca_cert):
-    pub = ca_cert.public_key()
+    """cryptography's own check (issuer name and signature), for every algorithm it supports: RSA PKCS#1 v1.5
+    and RSA-PSS, ECDSA, Ed25519, Ed448, DSA."""
     try:
-        if isinstance(pub, rsa.RSAPublicKey):
-            pub.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(),
-                       cert.signature_hash_algorithm)
-        elif isinstance(pub, ec.EllipticCurvePublicKey):
-            pub.verify(cert.signature, cert.tbs_certificate_bytes,
-                       ec.ECDSA(cert.signature_hash_algorithm))
-        elif isinstance(pub, ed25519.Ed25519PublicKey):
-            pub.verify(cert.signature, cert.tbs_certificate_bytes)
-        else:
-            return False
-    except InvalidSignature:
+        cert.verify_directly_issued_by(ca_cert)
+    except (InvalidSignature, ValueError, TypeError):
         return False
     return True
 
@@ -402,7 +398,7 @@ def chain_problems(leaf_pem, ca_pem, now=None):
         problems.append("the issuer certificate is not a CA")
     if leaf.issuer != ca.subject:
         problems.append("issuer %s is not the CA %s" % (leaf.issuer.rfc4514_string(),
-                                                       ca.subject.rfc4514_string()))
+                                                        ca.subject.rfc4514_string()))
     elif not _signature_ok(leaf, ca):
         problems.append("signature does not verify with the CA key")
     for label, cert in (("certificate", leaf), ("CA", ca)):
@@ -563,6 +559,7 @@ def kubeconfig_client_cert(text):
 
 
 __all__ = [
+    "CRYPTOGRAPHY_IMPORT_ERROR",
     "BACKDATE", "CA_KEY_USAGES", "CA_VALIDITY_DAYS", "ETCD_PROFILES", "KUBEADM_CAS",
     "LEAF_KEY_USAGES", "LEAF_VALIDITY_DAYS", "PKIError",
     "bundle", "ca_problems", "cert_info", "cert_to_pem", "chain_problems", "fingerprint",

@@ -36,6 +36,7 @@ options:
     description: C(control_plane) and/or C(worker). Default - control_plane when a kube-apiserver manifest exists.
     type: list
     elements: str
+    choices: [control_plane, worker]
   waivers:
     description: C(k8s_hardening_waivers), CIS id to reason.
     type: dict
@@ -87,9 +88,9 @@ import os
 import pwd
 import stat
 
-import yaml
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._deps import YAML_IMPORT_ERROR, yaml
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._cis import (
     COMPONENTS, DEFAULT_PATHS, STATUSES, CISError, check_waivers, encryption_providers, evaluate_node,
     file_targets, host_path, pem_fingerprints, systemd_property,
@@ -247,6 +248,8 @@ def main():
         ),
         supports_check_mode=True,
     )
+    if YAML_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
     try:
         result = run(module.params)
     except CISError as exc:

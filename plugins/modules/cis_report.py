@@ -109,7 +109,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import write_atomic
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import file_error, write_atomic
 from ansible.module_utils.common.text.converters import to_bytes
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._report import (
     RENDERERS, ReportError, build_report, summary_lines,
@@ -163,12 +163,15 @@ def main():
     md = os.path.join(module.params["dest"], RENDERERS["markdown"][0])
     if md in changed_files:
         diff = [diff, {"before_header": md, "after_header": md,
-                       "before": (_current(md) or b"").decode("utf-8"), "after": files[md].decode("utf-8")}]
+                       "before": (_current(md) or b"").decode("utf-8", "replace"), "after": files[md].decode("utf-8")}]
     if changed_files and not module.check_mode:
-        if not os.path.isdir(module.params["dest"]):
-            os.makedirs(module.params["dest"], 0o755)
-        for path in changed_files:
-            _write(module, path, files[path], module.params["mode"])
+        try:
+            if not os.path.isdir(module.params["dest"]):
+                os.makedirs(module.params["dest"], 0o755)
+            for path in changed_files:
+                _write(module, path, files[path], module.params["mode"])
+        except OSError as exc:
+            module.fail_json(msg="dest: " + file_error(exc, module.params["dest"]))
     module.exit_json(changed=bool(changed_files), summary_lines=summary_lines(report), failed_controls=report["failed"],
                      cluster_findings=len([f for f in report["cluster_findings"] if f.get("counts")]),
                      totals=report["totals"], not_evaluated=report["not_evaluated"], files=sorted(files),

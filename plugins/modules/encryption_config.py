@@ -18,25 +18,28 @@ description:
     providers the Kubernetes version supports.
   - The file is written only when its content differs semantically, atomically, C(0600 root:root), in a C(0700)
     directory, with a C(0600) backup of the previous file in I(backup_dir).
-  - C(state=info) reads the file and the rotation state record next to it and returns a redacted summary and a
-    fingerprint, so nodes can be compared without moving key material.
+  - M(k8s_hardening.kubeadm.encryption_config_info) reads the file and the rotation state record next to it and
+    returns a redacted summary and a fingerprint, so nodes can be compared without moving key material.
   - C(state=plan), C(state=present) with I(nodes) and C(state=advance) run the rotation stage machine
     (add the new key second, promote it first, re-encrypt, prune the old keys) over the configs of every
     control-plane node (I(nodes)) and their state records (I(states)). C(plan) only says what comes next;
     C(present) also writes this node's config for that stage; C(advance) returns the record that marks the stage
     complete once every node holds it. A new key is generated on the node with C(secrets.token_bytes) when, and
     only when, no node holds one that fits the target. Nodes whose files disagree make it fail, naming them.
-  - Results and diffs hold resources, providers and key names in their order, never a key. Tasks that pass
-    I(nodes), I(config) or I(keys) must still set C(no_log).
+  - Results and diffs hold resources, providers and key names in their order, never a key. O(config) and
+    O(nodes) are C(no_log) parameters and each O(keys[].secret) is, so no key reaches the node's log or the
+    echoed C(invocation); every key they hold is masked in results and messages.
 options:
   path:
     description: The EncryptionConfiguration file on this node.
     type: path
     default: /etc/kubernetes/enc/encryption-config.yaml
   state:
-    description: C(present) writes, C(info) reads, C(plan) and C(advance) compute the rotation and write nothing.
+    description:
+      - C(present) writes, C(plan) and C(advance) compute the rotation and write nothing.
+      - To read a node's config, use M(k8s_hardening.kubeadm.encryption_config_info).
     type: str
-    choices: [present, info, plan, advance]
+    choices: [present, plan, advance]
     default: present
   config:
     description: A whole EncryptionConfiguration to write as is (C(state=present) without I(nodes)).
@@ -92,10 +95,6 @@ options:
     description: Kubernetes minor version, to check the providers are supported (0 = unknown, no check).
     type: int
     default: 0
-  state_path:
-    description: The rotation state record read by C(state=info).
-    type: path
-    default: /etc/kubernetes/enc/rotation-state.json
   backup_dir:
     description: Directory (created C(0700)) for the backup of a replaced config. Empty to keep no backup.
     type: path
@@ -116,11 +115,6 @@ extends_documentation_fragment:
 """
 
 EXAMPLES = r"""
-- name: Read the config of this node (no key material returned)
-  k8s_hardening.kubeadm.encryption_config:
-    state: info
-  register: enc_info
-
 - name: Write this node's config for the stage under way
   k8s_hardening.kubeadm.encryption_config:
     state: present
@@ -161,7 +155,6 @@ rotation_state:
   description:
     - With plan/present, the state record to write on every node before the config (null to leave it).
     - With advance, the record marking the stage complete (null when nothing is under way).
-    - With info, the record on disk.
   type: dict
   returned: always except state=present with config
 backup_file:
@@ -170,51 +163,31 @@ backup_file:
   returned: when changed and a file existed
 """
 
-import json
 import os
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import backup_copy, write_atomic
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._deps import YAML_IMPORT_ERROR
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import backup_copy, file_error, write_atomic
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._nolog import add_secrets, hide_params
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._encryption import (
     EncryptionConfigError,
     dump,
     fingerprint,
     parse_config,
+    read_config_file,
     summarize,
     summary_text,
     validate_doc,
     validate_entries,
-    writer,
+    writer_label,
 )
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._rotation import (
     RotationError,
     advance,
     plan,
 )
-
-
-def read_doc(path):
-    if not os.path.exists(path):
-        return None
-    with open(path) as fh:
-        return parse_config(fh.read(), path)
-
-
-def writer_label(doc):
-    prov, key = writer(doc)
-    return prov if key is None else "%s:%s" % (prov, key)
-
-
-def read_state(path):
-    if not os.path.exists(path):
-        return None
-    with open(path) as fh:
-        try:
-            return json.load(fh)
-        except ValueError:
-            raise EncryptionConfigError("%s is not JSON; move it away (it holds only the rotation stage)" % path)
 
 
 def ensure_dir(path, mode):
@@ -237,15 +210,17 @@ def write(module, path, text):
 
 
 def protect(module, doc):
-    """Mask every key of ``doc`` wherever it could appear in the result (invocation included)."""
-    if not doc:
+    """Mask every key of ``doc`` wherever it could appear in the result."""
+    if not isinstance(doc, dict):
         return
+    secrets = []
     for group in doc.get("resources") or []:
-        for provider in (group or {}).get("providers") or []:
-            for body in (provider or {}).values():
+        for provider in (group or {}).get("providers") or [] if isinstance(group, dict) else []:
+            for body in (provider or {}).values() if isinstance(provider, dict) else []:
                 for key in (body or {}).get("keys") or [] if isinstance(body, dict) else []:
                     if isinstance(key, dict) and key.get("secret"):
-                        module.no_log_values.add(str(key["secret"]))
+                        secrets.append(str(key["secret"]))
+    add_secrets(module, secrets)
 
 
 def parse_nodes(nodes):
@@ -297,29 +272,28 @@ def write_config(module, result, before, after):
 
 def run(module):
     params = module.params
+    # config and nodes hold keys: out of the echoed parameters; only the keys stay masked in results
+    hidden = hide_params(module, ["config", "nodes"])
+    config, nodes = hidden["config"], hidden["nodes"]
     path = params["path"]
     result = dict(changed=False)
-    protect(module, params["config"])
+    protect(module, config)
     try:
-        before = read_doc(path)
+        before = read_config_file(path)
         protect(module, before)
         result["exists"] = before is not None
-        if params["state"] == "info":
-            module.exit_json(changed=False, exists=before is not None, fingerprint=fingerprint(before),
-                             summary=summarize(before) or [], writer=writer_label(before),
-                             rotation_state=read_state(params["state_path"]))
-        if params["state"] == "present" and params["config"]:
-            after = dict(params["config"])
+        if params["state"] == "present" and config:
+            after = dict(config)
             validate_doc(after, "config", params["kubernetes_minor"] or None)
             after = parse_config(dump(after), "config")
-            write_config(module, result, before, after)
+            write_config(module, result, before, after)   # OSError: handled below
             result.update(summary=summarize(after), writer=writer_label(after))
             module.exit_json(**result)
-        if params["nodes"] is None:
+        if nodes is None:
             module.fail_json(msg="state=%s needs nodes (every control-plane node's config text, '' for none), "
                                  "or config with state=present" % params["state"])
         target = target_of(params)
-        docs = parse_nodes(params["nodes"])
+        docs = parse_nodes(nodes)
         for doc in docs.values():
             protect(module, doc)
         states = params["states"] or []
@@ -329,13 +303,18 @@ def run(module):
         step = plan(docs, states, target, rotate=params["rotate"], kubernetes_minor=params["kubernetes_minor"] or None)
     except (EncryptionConfigError, RotationError) as exc:
         module.fail_json(msg=str(exc))
+    except (OSError, UnicodeDecodeError) as exc:
+        module.fail_json(msg=file_error(exc, path))
     after = step["config"]
     protect(module, after)
     result.update(stage=step["stage"], action=step["action"], rotation_state=step["state"], resume=step["resume"],
                   summary=summarize(after) or [], writer=writer_label(after),
                   current_state=step["current_state"])
     if params["state"] == "present" and after is not None:
-        write_config(module, result, before, after)
+        try:
+            write_config(module, result, before, after)
+        except OSError as exc:
+            module.fail_json(msg=file_error(exc, path))
     module.exit_json(**result)
 
 
@@ -343,25 +322,26 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             path=dict(type="path", default="/etc/kubernetes/enc/encryption-config.yaml"),
-            state=dict(type="str", choices=["present", "info", "plan", "advance"], default="present"),
-            config=dict(type="dict", no_log=False),   # its keys are added to no_log_values below
+            state=dict(type="str", choices=["present", "plan", "advance"], default="present"),
+            config=dict(type="dict", no_log=True),
             nodes=dict(type="dict", no_log=True),
             states=dict(type="list", elements="raw", default=[]),
             enabled=dict(type="bool", default=True),
             provider=dict(type="str", default="secretbox", choices=["secretbox", "aescbc", "aesgcm", "kms", "identity"]),
             resources=dict(type="list", elements="str", default=["secrets"]),
             keep_identity=dict(type="bool", default=True),
-            keys=dict(type="list", elements="dict", no_log=False, default=[],   # the secrets are no_log below
+            keys=dict(type="list", elements="dict", no_log=False, default=[],   # names shown; each secret no_log
                       options=dict(name=dict(type="str", required=True), secret=dict(type="str", required=True, no_log=True))),
             kms=dict(type="dict"),
             rotate=dict(type="bool", default=False),
             kubernetes_minor=dict(type="int", default=0),
-            state_path=dict(type="path", default="/etc/kubernetes/enc/rotation-state.json"),
             backup_dir=dict(type="path", default="/var/backups/k8s-hardening/encryption"),
             backup_keep=dict(type="int", default=10),
         ),
         supports_check_mode=True,
     )
+    if YAML_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
     run(module)
 
 

@@ -22,14 +22,16 @@ description:
   - Computes the one safe step of a CA replacement for this member while the others keep running
     (trust the new CA next to the old one, then re-issue, then drop the old CA).
   - Re-issues the etcd server, peer, healthcheck-client and apiserver-etcd-client certificates with
-    kubeadm's subjects, SANs and usages when they do not chain to the CA, expire within O(renew_days),
-    are valid longer than O(max_validity_days), lack a SAN or do not match their key.
+    kubeadm's subjects, SANs and usages when they do not chain to the CA, expire within C(etcd_cert_renew_days)
+    (in O(options)), are valid longer than C(etcd_cert_max_validity_days), lack a SAN or do not match their key.
   - Builds the etcd and kube-apiserver flags for the static_pods rollout, leaving out flags the detected
     etcd version does not know.
   - Bad input (a bad CA in O(controller_ca_dir), a cipher etcd refuses, an out-of-range validity) fails
     before anything is written.
   - The only thing it writes itself is O(controller_ca_dir) (0700 dir, 0600 files) when
     O(ca_key_on_nodes=false); nothing in check mode.
+  - O(nodes) and O(slurped) are C(no_log) parameters (never logged on the node, never echoed in
+    C(invocation)). RV(files) carries the keys this node must receive; register the result with C(no_log).
 options:
   node:
     description: The node being planned (its name in O(nodes)); required unless O(validate_only).
@@ -145,16 +147,15 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import write_atomic
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._deps import YAML_IMPORT_ERROR
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import file_error, write_atomic
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._nolog import hide_params
 
-try:
-    from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._etcd import (
-        EtcdConfigError, check_controller_ca, plan_node, validate_options,
-    )
-    from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._pki import PKIError
-    IMPORT_ERROR = None
-except ImportError as exc:  # cryptography missing where the module runs
-    IMPORT_ERROR = exc
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils import _pki
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._etcd import (
+    EtcdConfigError, check_controller_ca, plan_node, validate_options,
+)
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._pki import PKIError
 
 
 def _read(path):
@@ -186,14 +187,20 @@ def nodes_from_slurp(results):
     return list(nodes.values())
 
 
-def run(module):
+def run(module, nodes=None, slurped=None):
+    """``nodes``/``slurped``: the values taken out of the parameters (default: the parameters)."""
     p = module.params
-    nodes = p["nodes"] or nodes_from_slurp(p["slurped"] or [])
+    if nodes is None and slurped is None:
+        nodes, slurped = p.get("nodes"), p.get("slurped")
+    nodes = nodes or nodes_from_slurp(slurped or [])
     controller = None
     cdir = p["controller_ca_dir"]
     if cdir:
-        controller = {"cert": _read(os.path.join(cdir, "ca.crt")), "key": _read(os.path.join(cdir, "ca.key")),
-                      "where": "etcd_ca_controller_dir (%s)" % cdir}
+        try:
+            controller = {"cert": _read(os.path.join(cdir, "ca.crt")), "key": _read(os.path.join(cdir, "ca.key")),
+                          "where": "etcd_ca_controller_dir (%s)" % cdir}
+        except (OSError, UnicodeDecodeError) as exc:
+            module.fail_json(msg="etcd_ca_controller_dir: " + file_error(exc, cdir))
     elif not p["ca_key_on_nodes"]:
         module.fail_json(msg="etcd_ca_key_on_nodes is false: set etcd_ca_controller_dir to a directory on the "
                              "controller where the etcd CA key is kept")
@@ -213,10 +220,13 @@ def run(module):
     if write:
         changed = True
         if not module.check_mode:
-            os.makedirs(cdir, mode=0o700, exist_ok=True)
-            os.chmod(cdir, 0o700)
-            _write_secret(module, os.path.join(cdir, "ca.key"), write["key"])
-            _write_secret(module, os.path.join(cdir, "ca.crt"), write["cert"])
+            try:
+                os.makedirs(cdir, mode=0o700, exist_ok=True)
+                os.chmod(cdir, 0o700)
+                _write_secret(module, os.path.join(cdir, "ca.key"), write["key"])
+                _write_secret(module, os.path.join(cdir, "ca.crt"), write["cert"])
+            except OSError as exc:
+                module.fail_json(msg="etcd_ca_controller_dir: " + file_error(exc, cdir))
     plan["controller_ca_written"] = bool(write)
     return changed, plan
 
@@ -226,8 +236,8 @@ def main():
         argument_spec=dict(
             node=dict(type="str", default=""),
             node_ips=dict(type="list", elements="str", default=[]),
-            nodes=dict(type="list", elements="dict", default=[]),  # keys inside: callers use task no_log
-            slurped=dict(type="list", elements="dict"),
+            nodes=dict(type="list", elements="dict", default=[], no_log=True),
+            slurped=dict(type="list", elements="dict", no_log=True),
             validate_only=dict(type="bool", default=False),
             pki_dir=dict(type="path", default="/etc/kubernetes/pki"),
             controller_ca_dir=dict(type="path"),
@@ -236,9 +246,14 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(IMPORT_ERROR))
-    changed, plan = run(module)
+    if YAML_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
+    if _pki.CRYPTOGRAPHY_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("cryptography"), exception=_pki.CRYPTOGRAPHY_IMPORT_ERROR)
+    # nodes and slurped hold private keys: never logged nor echoed. Their other words (node names, paths)
+    # are not masked in the result: `files` must carry this node's keys (the CA key too) to the role.
+    hidden = hide_params(module, ["nodes", "slurped"])
+    changed, plan = run(module, hidden["nodes"], hidden["slurped"])
     module.exit_json(changed=changed, **plan)
 
 

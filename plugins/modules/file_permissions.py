@@ -60,6 +60,8 @@ import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import file_error
+
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._files import (
     FileRuleError,
     describe,
@@ -80,6 +82,29 @@ def diff_of(changes):
         before.append("%s %s\n" % (change["path"], " ".join(b)))
         after.append("%s %s\n" % (change["path"], " ".join(a)))
     return {"before": "".join(before), "after": "".join(after)}
+
+
+def apply_rules(module, rules, uid_of, gid_of):
+    """Plan every rule, then (unless check mode) apply the changes; returns (changes, checked paths)."""
+    plans = {}
+    checked = set()
+    for rule in rules:
+        for path in expand(rule):
+            checked.add(path)
+            change = plan_one(path, os.lstat(path), rule, uid_of, gid_of)
+            if change:
+                # A later rule for the same file wins, as the roles list the specific after the general.
+                plans[path] = change
+    changes = [plans[p] for p in sorted(plans)]
+    if changes and not module.check_mode:
+        for change in changes:
+            if "mode" in change:
+                os.chmod(change["path"], change["mode"]["value"])
+            if "owner" in change or "group" in change:
+                os.lchown(change["path"],
+                          change["owner"]["value"] if "owner" in change else -1,
+                          change["group"]["value"] if "group" in change else -1)
+    return changes, checked
 
 
 def main():
@@ -104,24 +129,10 @@ def main():
         except KeyError:
             module.fail_json(msg="file_permissions: group %r does not exist on this node" % name)
 
-    plans = {}
-    checked = set()
-    for rule in rules:
-        for path in expand(rule):
-            checked.add(path)
-            change = plan_one(path, os.lstat(path), rule, uid_of, gid_of)
-            if change:
-                # A later rule for the same file wins, as the roles list the specific after the general.
-                plans[path] = change
-    changes = [plans[p] for p in sorted(plans)]
-    if changes and not module.check_mode:
-        for change in changes:
-            if "mode" in change:
-                os.chmod(change["path"], change["mode"]["value"])
-            if "owner" in change or "group" in change:
-                os.lchown(change["path"],
-                          change["owner"]["value"] if "owner" in change else -1,
-                          change["group"]["value"] if "group" in change else -1)
+    try:
+        changes, checked = apply_rules(module, rules, uid_of, gid_of)
+    except OSError as exc:
+        module.fail_json(msg="file_permissions: " + file_error(exc))
     lines = [describe(c) for c in changes]
     module.exit_json(
         changed=bool(changes),

@@ -18,6 +18,8 @@ description:
     embedded client certificate) and PEM bundles such as C(kubelet-client-current.pem).
   - For each certificate, reports subject, issuer, expiry, days left, validity, which of the given CAs it
     chains to, and whether it expires within O(threshold_days). Key material is never returned.
+  - O(slurped) is a C(no_log) parameter (kubeconfigs and PEM bundles hold private keys), never logged
+    on the node, never echoed in C(invocation).
 options:
   slurped:
     description: C(results) of a slurp loop; each item is a path (string) or a dict with C(path).
@@ -71,11 +73,10 @@ import base64
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-try:
-    from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils import _pki
-    IMPORT_ERROR = None
-except ImportError as exc:
-    IMPORT_ERROR = exc
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._deps import YAML_IMPORT_ERROR
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._nolog import add_secrets, hide_params
+
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils import _pki
 
 
 def _path(res):
@@ -118,7 +119,7 @@ def report(slurped, threshold_days, ca_names):
         for index, cert in enumerate(certs):
             info = _pki.cert_info(cert)
             entry = {k: info[k] for k in ("subject", "issuer", "not_after", "days_left", "validity_days",
-                                         "expired", "is_ca", "sha256")}
+                                          "expired", "is_ca", "sha256")}
             entry["path"] = path if len(certs) == 1 else "%s[%d]" % (path, index)
             entry["chains_to"] = sorted(n for n, ca in cas.items() if _pki.verify_chain(cert, ca))
             entry["expiring"] = info["expired"] or info["days_left"] < threshold_days
@@ -131,16 +132,20 @@ def report(slurped, threshold_days, ca_names):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            slurped=dict(type="list", elements="dict", required=True),
+            slurped=dict(type="list", elements="dict", required=True, no_log=True),
             threshold_days=dict(type="int", default=30),
             ca_names=dict(type="dict", default={}),
         ),
         supports_check_mode=True,
     )
-    if IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(IMPORT_ERROR))
-    module.exit_json(changed=False, **report(module.params["slurped"], module.params["threshold_days"],
-                                             module.params["ca_names"]))
+    if YAML_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
+    if _pki.CRYPTOGRAPHY_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("cryptography"), exception=_pki.CRYPTOGRAPHY_IMPORT_ERROR)
+    # kubeconfigs and PEM bundles hold private keys: the files are never logged nor echoed (paths are)
+    slurped = hide_params(module, ["slurped"])["slurped"]
+    add_secrets(module, [res.get("content") for res in slurped if isinstance(res, dict)])
+    module.exit_json(changed=False, **report(slurped, module.params["threshold_days"], module.params["ca_names"]))
 
 
 if __name__ == "__main__":

@@ -119,9 +119,10 @@ config:
 import os
 import sys
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import keep_backup
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._deps import YAML_IMPORT_ERROR
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import file_error, keep_backup
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._k8s_api import (
     api_status, client_problem, client_version, core_v1_api, describe_api_error, kubeconfig_server, read_kubeconfig)
 
@@ -322,7 +323,12 @@ def main():
         ),
         supports_check_mode=True,
     )
-    module.exit_json(**run(module))
+    if YAML_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
+    try:
+        module.exit_json(**run(module))
+    except (OSError, UnicodeDecodeError) as exc:
+        module.fail_json(msg=file_error(exc, module.params["dest"] or module.params["src"]))
 
 
 if __name__ == "__main__":

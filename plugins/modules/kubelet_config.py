@@ -114,9 +114,10 @@ config:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import keep_backup
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._deps import YAML_IMPORT_ERROR
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import file_error, keep_backup
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._kubelet import (
     KUBELET_API_VERSION, KUBELET_KIND, KubeletConfigError, deep_merge, diff_paths, dump, format_changes,
@@ -180,7 +181,6 @@ def run(module):
     return result
 
 
-
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -197,7 +197,12 @@ def main():
         ),
         supports_check_mode=True,
     )
-    module.exit_json(**run(module))
+    if YAML_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
+    try:
+        module.exit_json(**run(module))
+    except (OSError, UnicodeDecodeError) as exc:
+        module.fail_json(msg=file_error(exc, module.params["path"]))
 
 
 if __name__ == "__main__":

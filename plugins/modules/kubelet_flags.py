@@ -117,9 +117,10 @@ changed_files:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import keep_backup
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._deps import YAML_IMPORT_ERROR
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import file_error, keep_backup
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._kubelet import (
     KubeletConfigError, dropin_flags, edit_flags_env, weak_flags, write_atomic)
@@ -197,7 +198,12 @@ def main():
         ),
         supports_check_mode=True,
     )
-    module.exit_json(**run(module))
+    if YAML_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
+    try:
+        module.exit_json(**run(module))
+    except (OSError, UnicodeDecodeError) as exc:
+        module.fail_json(msg=file_error(exc, module.params["path"]))
 
 
 if __name__ == "__main__":

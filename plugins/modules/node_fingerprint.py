@@ -109,7 +109,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import write_atomic
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import file_error, write_atomic
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fingerprint import (
     FingerprintError,
     build_record,
@@ -147,8 +147,11 @@ def main():
     if params["state"] == "read":
         record = None
         if os.path.isfile(record_path):
-            with open(record_path) as handle:
-                record = load_record(handle.read())
+            try:
+                with open(record_path, "rb") as handle:
+                    record = load_record(handle.read().decode("utf-8", "replace"))   # garbage: no record
+            except OSError as exc:
+                module.fail_json(msg="record_path: " + file_error(exc, record_path))
         verdict = compare(record, entries, params["inputs"], now, params["max_age"] or None)
         result.update(verdict)
         module.exit_json(**result)
@@ -159,9 +162,12 @@ def main():
         module.exit_json(**result)
     if not module.check_mode:
         directory = os.path.dirname(record_path)
-        if not os.path.isdir(directory):
-            os.makedirs(directory, 0o700)
-        write_atomic(module, record_path, dump_record(build_record(entries, params["inputs"], now)), mode=0o600)
+        try:
+            if not os.path.isdir(directory):
+                os.makedirs(directory, 0o700)
+            write_atomic(module, record_path, dump_record(build_record(entries, params["inputs"], now)), mode=0o600)
+        except OSError as exc:
+            module.fail_json(msg="record_path: " + file_error(exc, record_path))
         result["recorded"] = True
     module.exit_json(**result)
 

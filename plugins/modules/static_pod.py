@@ -77,7 +77,7 @@ options:
     suboptions:
       name: {description: Volume name., type: str, required: true}
       hostPath: {description: Path on the node., type: str, required: true}
-      type: {description: hostPath type (File, DirectoryOrCreate, ...)., type: str}
+      type: {description: "hostPath type (C(File), C(DirectoryOrCreate), ...).", type: str}
       mountPath: {description: Path in the container., type: str, required: true}
       readOnly: {description: Mount read-only., type: bool, default: false}
   annotations:
@@ -188,13 +188,12 @@ warnings:
 
 import os
 
-import yaml
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import backup_copy, write_atomic
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.parsing.convert_bool import boolean
+
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._deps import YAML_IMPORT_ERROR, yaml
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import backup_copy, file_error, write_atomic
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._manifest import (
     ManifestError, apply, component_binary, dump, get_flags, load, sha256_hex)
@@ -254,12 +253,14 @@ def run(module):
         old_bytes, new_text, changes, result_flags, warnings = plan(params)
     except (ManifestError, FlagError) as exc:
         module.fail_json(msg="%s: %s; nothing was changed" % (path, to_native(exc)))
-    for warning in warnings:
+    except UnicodeDecodeError as exc:
+        module.fail_json(msg=file_error(exc, path))
+    for warning in warnings:   # module.warn puts them in the result's warnings, once
         module.warn(warning)
 
     previous_sha = sha256_hex(old_bytes)
     result = dict(changed=False, content_changed=False, changes=changes, flags=result_flags,
-                  manifest_sha256=previous_sha, previous_sha256=previous_sha, warnings=warnings)
+                  manifest_sha256=previous_sha, previous_sha256=previous_sha)
     if new_text is not None:
         result["changed"] = result["content_changed"] = True
         result["diff"] = dict(before=old_bytes.decode("utf-8"), after=new_text,
@@ -311,6 +312,8 @@ def main():
         ),
         supports_check_mode=True,
     )
+    if YAML_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
     replace = module.params["replace_lists"]
     if isinstance(replace, str):
         try:
@@ -319,7 +322,10 @@ def main():
             replace = module.params["replace_lists"] = [n.strip() for n in replace.split(",") if n.strip()]
     if not isinstance(replace, (bool, list)):
         module.fail_json(msg="replace_lists must be a boolean or a list of flag names, got %r" % (replace,))
-    module.exit_json(**run(module))
+    try:
+        module.exit_json(**run(module))
+    except (OSError, UnicodeDecodeError) as exc:
+        module.fail_json(msg=file_error(exc, module.params["path"]))
 
 
 if __name__ == "__main__":

@@ -112,9 +112,12 @@ import os
 import ssl
 import time
 import urllib.error
-import urllib.request
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.urls import Request
+
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._deps import YAML_IMPORT_ERROR
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import file_error
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._manifest import (
     ManifestError, load, probe_target, sha256_hex)
@@ -206,7 +209,9 @@ def probe(target, params):
         if target.get("client_auth") and os.path.isfile(params["client_cert"]):
             context.load_cert_chain(params["client_cert"], params["client_key"])
     try:
-        with urllib.request.urlopen(url, timeout=5, context=context) as resp:
+        # Ansible's Request (what open_url wraps), never through a proxy (https_proxy must not see a node's
+        # probe), with this context: the probe's host is an address the serving certificate may not name
+        with Request().open("GET", url, use_proxy=False, timeout=5, context=context, follow_redirects="none") as resp:
             return resp.status == 200, "%s answered %s" % (url, resp.status)
     except urllib.error.HTTPError as exc:
         return False, "%s answered %s" % (url, exc.code)
@@ -231,6 +236,8 @@ def main():
         ),
         supports_check_mode=True,
     )
+    if YAML_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
     params = module.params
     path = params["manifest_path"]
     try:
@@ -239,6 +246,8 @@ def main():
         doc = load(data.decode("utf-8"))
     except (OSError, ManifestError) as exc:
         module.fail_json(msg="cannot read static pod manifest %s: %s" % (path, exc))
+    except UnicodeDecodeError as exc:
+        module.fail_json(msg=file_error(exc, path))
     expected = params["expected_sha256"] or sha256_hex(data)
     name = params["name"] or (doc.get("metadata") or {}).get("name") or params["component"]
     start = time.monotonic()

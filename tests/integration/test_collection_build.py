@@ -6,6 +6,8 @@ import tarfile
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
 DEPS = os.path.join(ROOT, ".cache", "collections")
+COLLECTION_TOP = {"MANIFEST.json", "FILES.json", "README.md", "LICENSE", "CHANGELOG.md", "plugins", "roles",
+                  "playbooks", "meta", "docs", "changelogs"}
 
 
 def _run(cmd, env=None, cwd=ROOT):
@@ -21,8 +23,17 @@ def test_build_install_offline_and_run_by_fqcn(tmp_path):
     with tarfile.open(tarball) as tar:
         names = tar.getnames()
     assert "playbooks/harden.yml" in names and "plugins/modules/static_pod.py" in names
-    assert not [n for n in names if n.startswith((".venv", ".cache", "tests/", "molecule/"))]
     assert not [n for n in names if n.endswith(".key")], "no key material may ship in the collection"
+    # only the collection: no lab, scripts, dev config (ansible.cfg has host_key_checking = False), tests
+    top = sorted({n.split("/")[0] for n in names if n not in (".", "")})
+    assert set(top) <= COLLECTION_TOP, "not part of the collection: %s" % sorted(set(top) - COLLECTION_TOP)
+    assert {"LICENSE", "README.md", "MANIFEST.json", "FILES.json", "plugins", "roles", "playbooks", "meta",
+            "docs", "changelogs"} <= set(top), top
+    assert [n for n in names if n.startswith("docs/") and not n.endswith(".md") and n != "docs"] == []
+    assert not [n for n in names if "__pycache__" in n or n.endswith((".pyc", ".tar.gz"))]
+    with tarfile.open(tarball) as tar:
+        license_text = tar.extractfile("LICENSE").read().decode()
+    assert "Apache License" in license_text and "Version 2.0, January 2004" in license_text
 
     dest = tmp_path / "installed"
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH="%s:%s" % (dest, DEPS))

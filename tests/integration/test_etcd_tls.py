@@ -23,7 +23,7 @@ CIPHERS = list(_etcd.DEFAULT_CIPHER_SUITES)
 
 def _free_ports(n):
     socks, ports = [], []
-    for _ in range(n):
+    for dummy in range(n):
         s = socket.socket()
         s.bind(("127.0.0.1", 0))
         socks.append(s)
@@ -34,7 +34,7 @@ def _free_ports(n):
 
 
 def _etcd_version():
-    out = subprocess.run(["etcd", "--version"], capture_output=True, text=True).stdout
+    out = subprocess.run(["etcd", "--version"], capture_output=True, text=True, check=False).stdout
     return _etcd.parse_version(out)
 
 
@@ -123,7 +123,7 @@ class Member:
         if cert:
             cmd += ["--cert", os.path.join(self.pki, cert + ".crt"), "--key", os.path.join(self.pki, cert + ".key")]
         env = dict(os.environ, ETCDCTL_API="3")
-        return subprocess.run(cmd + list(args), capture_output=True, text=True, env=env, timeout=timeout)
+        return subprocess.run(cmd + list(args), capture_output=True, text=True, env=env, timeout=timeout, check=False)
 
     def wait_healthy(self, deadline=30):
         end = time.time() + deadline
@@ -140,7 +140,7 @@ class Member:
 
 def s_client(port, *extra, timeout=10):
     cmd = ["openssl", "s_client", "-connect", "127.0.0.1:%d" % port, "-brief"] + list(extra)
-    return subprocess.run(cmd, input="", capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(cmd, input="", capture_output=True, text=True, timeout=timeout, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -231,7 +231,7 @@ def test_http2_rule_matches_real_etcd(tmp_path):
             "--listen-client-urls=%s" % m.client_url, "--advertise-client-urls=%s" % m.client_url,
             "--listen-peer-urls=%s" % m.peer_url, "--initial-advertise-peer-urls=%s" % m.peer_url,
             "--initial-cluster=n9=%s" % m.peer_url] + ["--%s=%s" % kv for kv in flags.items()]
-    res = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    res = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
     assert res.returncode != 0
     assert "HTTP/2-required" in res.stderr
 

@@ -2,7 +2,7 @@
 kubeadm control-plane node (kubeadm v1.28.7's reference manifests and kubelet files, real modes).
 
 No kube-apiserver or kubelet runs here: the role only reads files, so the tree is its real input.
-The chain under test is the one audit.yml runs: kubeadm_node_info -> cis_node_facts -> cis_report
+The chain under test is the one audit.yml runs: kubeadm_facts -> cis_node_facts -> cis_report
 (delegated, run once) -> summary -> optional failure.
 """
 import json
@@ -22,7 +22,7 @@ PLAYBOOK = """\
   gather_facts: false
   tasks:
     - name: Node facts from the temp tree
-      k8s_hardening.kubeadm.kubeadm_node_info:
+      k8s_hardening.kubeadm.kubeadm_facts:
         kubernetes_dir: "{{ tree }}/etc/kubernetes"
         kubelet_dir: "{{ tree }}/var/lib/kubelet"
         lab_state_dir: "{{ tree }}/no-lab"

@@ -41,7 +41,7 @@ PLAYBOOK = """
   connection: local
   gather_facts: false
   tasks:
-    - name: Facts as kubeadm_node_info would set them for this temp node
+    - name: Facts as kubeadm_facts would set them for this temp node
       ansible.builtin.set_fact:
         k8s_hardening_node: "{{ test_node }}"
         cacheable: true
@@ -190,7 +190,7 @@ def test_check_apply_idempotent_and_checksum_restart(node):
     assert read(node["manifests"] / "etcd.yaml") == before["etcd"]
     # the runner saw each changed manifest once, and the role waited for it
     new_starts = [s for s in node["runner"].starts if s[0] in ("kube-apiserver", "kube-scheduler")][2:]
-    assert [(p, st) for p, _, st in new_starts] == [("kube-apiserver", "running"), ("kube-scheduler", "running")]
+    assert [(p, st) for p, dummy, st in new_starts] == [("kube-apiserver", "running"), ("kube-scheduler", "running")]
     backups = sorted(os.listdir(node["backups"]))
     assert len(backups) == 2 and all(b.endswith(".yaml") for b in backups)
     assert sorted(os.listdir(node["manifests"])) == sorted(c + ".yaml" for c in COMPONENTS)
@@ -219,7 +219,7 @@ def test_invalid_pod_is_rolled_back(node):
     assert "is healthy again" in flat
     assert read(api) == good, "the backup was not put back byte-identical"
     assert os.stat(api).st_mode & 0o777 == 0o600
-    states = [st for pod, _, st in node["runner"].starts if pod == "kube-apiserver"]
+    states = [st for pod, dummy, st in node["runner"].starts if pod == "kube-apiserver"]
     assert states[-2:] == ["invalid", "running"]
 
 
@@ -256,7 +256,7 @@ STRONG_RSA = ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_2
 
 def _free_ports(count):
     import socket
-    socks = [socket.socket() for _ in range(count)]
+    socks = [socket.socket() for dummy in range(count)]
     try:
         for sock in socks:
             sock.bind(("127.0.0.1", 0))

@@ -8,7 +8,7 @@ from ansible_collections.k8s_hardening.kubeadm.plugins.filter import tls as tf
 
 def test_filters_are_registered():
     assert set(ff.FilterModule().filters()) == {"k8s_flags_to_dict", "k8s_dict_to_flags",
-                                                 "k8s_static_pod_merge", "k8s_config_checksum", "k8s_config_checksums"}
+                                                "k8s_static_pod_merge", "k8s_config_checksum", "k8s_config_checksums"}
     assert set(tf.FilterModule().filters()) == {"k8s_tls_cipher_suites", "k8s_tls_min_version"}
 
 

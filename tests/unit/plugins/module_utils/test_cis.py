@@ -518,7 +518,7 @@ def test_encryption_providers_bad_yaml():
     (ENC_TRAILING_IDENTITY, "pass", "fail", "pass"),    # kube-bench misreads it; Secrets are encrypted
     (ENC_AESGCM, "pass", "fail", "pass"),               # aesgcm not in kube-bench's list
     (ENC_IDENTITY_FIRST, "fail", "fail", "fail"),
-    (ENC_TRAILING_IDENTITY.split("  - resources:\n      - events")[0], "pass", "pass", "pass"),
+    (ENC_TRAILING_IDENTITY.split("  - resources:\n      - events", maxsplit=1)[0], "pass", "pass", "pass"),
 ])
 def test_1_2_28_letter_and_intent(text, status, letter, intent):
     node = kubeadm_node()

@@ -78,7 +78,7 @@ def test_parse_errors(text, word):
 
 
 def test_generate_secret_is_random_and_right_length():
-    keys = {enc.generate_secret("secretbox") for _ in range(20)}
+    keys = {enc.generate_secret("secretbox") for dummy in range(20)}
     assert len(keys) == 20
     for k in keys:
         assert len(base64.b64decode(k)) == 32

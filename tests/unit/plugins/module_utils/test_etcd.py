@@ -169,7 +169,7 @@ def test_rotation_converges_and_never_breaks_peers():
     """Simulate members applying steps one at a time; after every step each pair must
     accept each other's certificates (trust contains the issuer of the peer's leaves)."""
     state = {n: {"trust": ["old"], "issuer": "old"} for n in ("a", "b", "c")}
-    for _ in range(5):
+    for dummy in range(5):
         for name in sorted(state):
             view = {n: {"trust": s["trust"], "leaves_ok": s["issuer"] == "new"} for n, s in state.items()}
             step = _etcd.rotation_step(name, view, "new")

@@ -68,8 +68,8 @@ def test_idempotent_and_existing_values_kept():
     doc = _cluster()
     doc["apiServer"] = {"extraArgs": {"enable-admission-plugins": "NodeRestriction,PodNodeSelector,AlwaysAdmit",
                                       "audit-log-maxage": "30"}, "certSANs": ["lb.example"]}
-    once, _ = c.apply_contributions(doc, CONTRIBS)
-    twice, _ = c.apply_contributions(once, CONTRIBS)
+    once, dummy = c.apply_contributions(doc, CONTRIBS)
+    twice, dummy = c.apply_contributions(once, CONTRIBS)
     assert c.compare(once, twice) == []
     args = once["apiServer"]["extraArgs"]
     assert args["enable-admission-plugins"] == "NodeRestriction,PodNodeSelector,EventRateLimit"
@@ -77,8 +77,8 @@ def test_idempotent_and_existing_values_kept():
 
 
 def test_list_flag_starts_from_kubeadm_default():
-    new, _ = c.apply_contributions(_cluster(), [{"component": "kube-apiserver",
-                                                 "flags": {"enable-admission-plugins": ["EventRateLimit"]}}])
+    new, dummy = c.apply_contributions(_cluster(), [{"component": "kube-apiserver",
+                                                     "flags": {"enable-admission-plugins": ["EventRateLimit"]}}])
     assert new["apiServer"]["extraArgs"]["enable-admission-plugins"] == "NodeRestriction,EventRateLimit", \
         "extraArgs replaces kubeadm's default, so NodeRestriction must stay"
 

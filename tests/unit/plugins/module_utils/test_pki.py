@@ -32,7 +32,7 @@ PROFILES = _pki.kubeadm_profiles("cp1", ["10.0.0.10"])
 
 
 def test_ca_is_like_kubeadm(ca):
-    cert, _ = ca
+    cert, dummy = ca
     info = _pki.cert_info(cert)
     assert info["subject"] == "CN=etcd-ca" and info["issuer"] == "CN=etcd-ca"
     assert info["is_ca"] and info["self_signed"]
@@ -90,7 +90,7 @@ def test_openssl_reads_the_same_thing(ca, leaf_key, tmp_path):
     assert "TLS Web Server Authentication, TLS Web Client Authentication" in text
     assert "DNS:cp1, DNS:localhost, IP Address:10.0.0.10, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1" in text
     verify = subprocess.run(["openssl", "verify", "-CAfile", str(tmp_path / "ca.crt"),
-                             str(tmp_path / "leaf.crt")], capture_output=True, text=True)
+                             str(tmp_path / "leaf.crt")], capture_output=True, text=True, check=False)
     assert verify.returncode == 0, verify.stderr
 
 
@@ -223,3 +223,94 @@ def test_profile_problems_reports_differences(ca, leaf_key):
     problems = _pki.profile_problems(cert, other)
     assert problems[0] == "CN cp1, expected cp9"
     assert "SANs missing: cp9, 10.0.0.99" in problems
+
+
+# --- chain verification for every signature algorithm cryptography supports --------------------------------
+
+from cryptography import x509 as _x509  # noqa: E402
+from cryptography.hazmat.primitives import hashes as _hashes, serialization as _ser  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec as _ec, ed25519 as _ed25519  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import padding as _padding, rsa as _rsa  # noqa: E402
+from cryptography.x509.oid import NameOID as _NameOID  # noqa: E402
+
+_PSS = _padding.PSS(mgf=_padding.MGF1(_hashes.SHA256()), salt_length=_padding.PSS.DIGEST_LENGTH)
+
+
+def _new_key(alg):
+    if alg in ("rsa", "rsa-pss"):
+        return _rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    if alg == "ecdsa":
+        return _ec.generate_private_key(_ec.SECP384R1())
+    return _ed25519.Ed25519PrivateKey.generate()
+
+
+def _signed(builder, key, alg):
+    if alg == "ed25519":
+        return builder.sign(key, None)
+    if alg == "rsa-pss":
+        return builder.sign(key, _hashes.SHA256(), rsa_padding=_PSS)
+    return builder.sign(key, _hashes.SHA384() if alg == "ecdsa" else _hashes.SHA256())
+
+
+def _cert(cn, alg, signer_key, issuer_cn=None, ca=False, key=None):
+    key = key or _new_key(alg)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    builder = (_x509.CertificateBuilder()
+               .subject_name(_x509.Name([_x509.NameAttribute(_NameOID.COMMON_NAME, cn)]))
+               .issuer_name(_x509.Name([_x509.NameAttribute(_NameOID.COMMON_NAME, issuer_cn or cn)]))
+               .public_key(key.public_key()).serial_number(_x509.random_serial_number())
+               .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=30))
+               .add_extension(_x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    return _signed(builder, signer_key or key, alg), key
+
+
+@pytest.mark.parametrize("alg", ["rsa", "rsa-pss", "ecdsa", "ed25519"])
+def test_chain_verifies_with_every_algorithm(alg):
+    ca_key = _new_key(alg)
+    ca, dummy = _cert("test-ca", alg, ca_key, ca=True, key=ca_key)
+    leaf, dummy = _cert("leaf", alg, ca_key, issuer_cn="test-ca")
+    ca_pem = ca.public_bytes(_ser.Encoding.PEM).decode()
+    leaf_pem = leaf.public_bytes(_ser.Encoding.PEM).decode()
+    if alg == "rsa-pss":
+        assert leaf.signature_algorithm_oid == _x509.oid.SignatureAlgorithmOID.RSASSA_PSS
+    assert _pki.chain_problems(leaf_pem, ca_pem) == []
+    assert _pki.verify_chain(leaf_pem, ca_pem)
+    # the same subject, another key: the signature check, not the name, decides
+    impostor_key = _new_key(alg)
+    impostor, dummy = _cert("test-ca", alg, impostor_key, ca=True, key=impostor_key)
+    problems = _pki.chain_problems(leaf_pem, impostor.public_bytes(_ser.Encoding.PEM).decode())
+    assert problems == ["signature does not verify with the CA key"]
+
+
+@pytest.mark.skipif(not shutil.which("openssl"), reason="needs openssl")
+def test_rsa_pss_chain_made_by_openssl(tmp_path):
+    """A CA and a leaf signed with RSA-PSS by the real openssl verify (and verify with openssl too)."""
+    def run(*args):
+        subprocess.run(["openssl"] + list(args), check=True, capture_output=True, cwd=str(tmp_path))
+    pss = ["-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:-1", "-sha256"]
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
+        "-subj", "/CN=pss-ca", "-addext", "basicConstraints=critical,CA:TRUE", *pss)
+    run("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=leaf")
+    run("x509", "-req", "-in", "leaf.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "leaf.crt",
+        "-days", "1", *pss)
+    run("verify", "-CAfile", "ca.crt", "leaf.crt")
+    ca_pem, leaf_pem = (tmp_path / "ca.crt").read_text(), (tmp_path / "leaf.crt").read_text()
+    assert "rsassaPss" in subprocess.run(["openssl", "x509", "-in", "leaf.crt", "-noout", "-text"], capture_output=True,
+                                         text=True, cwd=str(tmp_path), check=False).stdout
+    assert _pki.chain_problems(leaf_pem, ca_pem) == []
+
+
+def test_load_certs_bundle_of_mixed_algorithms_and_a_key():
+    """A kubelet-client-current.pem style bundle: certificates of several algorithms and a key between them."""
+    pems = []
+    for alg in ("rsa", "rsa-pss", "ecdsa", "ed25519"):
+        cert, key = _cert("c-" + alg, alg, None)
+        pems.append(cert.public_bytes(_ser.Encoding.PEM).decode())
+    key_pem = _ser.load_pem_private_key(_pki.key_to_pem(_pki.generate_private_key("ecdsa", 256)).encode(), None)
+    key_text = key_pem.private_bytes(_ser.Encoding.PEM, _ser.PrivateFormat.PKCS8, _ser.NoEncryption()).decode()
+    text = pems[0] + key_text + "".join(pems[1:])
+    certs = _pki.load_certs(text)
+    assert [c.subject.rfc4514_string() for c in certs] == ["CN=c-rsa", "CN=c-rsa-pss", "CN=c-ecdsa", "CN=c-ed25519"]
+    assert _pki.load_certs(text.encode()) and _pki.load_certs("") == [] and _pki.load_certs(key_text) == []
+    with pytest.raises(_pki.PKIError):
+        _pki.load_certs("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")

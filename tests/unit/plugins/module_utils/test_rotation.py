@@ -299,6 +299,6 @@ def test_advance_refuses_while_a_node_is_behind():
     states = [p["state"], p["state"]]
     with pytest.raises(rot.RotationError) as err:
         rot.advance({"cp1": p["config"], "cp2": start}, states)
-    assert "cp2" in str(err.value) and "cp1" not in str(err.value).split(":")[0]
+    assert "cp2" in str(err.value) and "cp1" not in str(err.value).split(":", maxsplit=1)[0]
     done = rot.advance({"cp1": p["config"], "cp2": p["config"]}, states)
     assert done["stage"] == "add" and done["complete"] is True

@@ -18,7 +18,7 @@ def _mode(path):
 
 def _args(tmp_path, **kw):
     args = {"path": str(tmp_path / "enc" / "encryption-config.yaml"), "backup_dir": str(tmp_path / "backup"),
-            "state_path": str(tmp_path / "enc" / "rotation-state.json"), "kubernetes_minor": 28}
+            "kubernetes_minor": 28}
     args.update(kw)
     return args
 
@@ -54,7 +54,9 @@ def test_first_stage_check_then_write_then_idempotent(tmp_path):
 def test_info_is_redacted(tmp_path):
     args = _args(tmp_path, state="present", nodes={"cp1": ""})
     run_module("encryption_config", args, tmp_path)
-    rc, res = run_module("encryption_config", _args(tmp_path, state="info"), tmp_path)
+    rc, res = run_module("encryption_config_info", {"path": args["path"],
+                                                    "state_path": str(tmp_path / "enc" / "rotation-state.json")},
+                         tmp_path)
     assert rc == 0 and res["exists"] is True and res["writer"] == "identity"
     assert len(res["fingerprint"]) == 64
     for key in _keys_in(args["path"]):

@@ -92,7 +92,7 @@ def test_single_node_on_cluster_ca_gets_dedicated_ca(cluster):
 def test_second_run_is_a_no_op(cluster):
     """Apply the first plan's files to the node state, plan again: nothing to do."""
     node = _node_trusting_cluster_ca(cluster)
-    _, plan = etcd_pki.run(FakeModule(_params(node)))
+    dummy, plan = etcd_pki.run(FakeModule(_params(node)))
     files = {f["path"].replace("/etc/kubernetes/pki/", ""): f["content"] for f in plan["files"]}
     node.update(etcd_ca_cert=files["etcd/ca.crt"], etcd_ca_key=files["etcd/ca.key"],
                 trusted_ca=files["etcd/ca.crt"], peer_trusted_ca=files["etcd/ca.crt"],
@@ -165,14 +165,16 @@ def test_key_off_nodes_needs_a_directory(cluster):
 def test_etcd_34_gets_no_tls_min_version(cluster):
     params = _params(_node_trusting_cluster_ca(cluster))
     params["options"]["etcd_version"] = "etcd Version: 3.4.23"
-    _, plan = etcd_pki.run(FakeModule(params))
+    dummy, plan = etcd_pki.run(FakeModule(params))
     assert "tls-min-version" not in plan["etcd_flags"]
     assert plan["skipped_flags"] == ["tls-min-version (etcd 3.4.23; needs 3.5.8+)"]
 
 
 def test_slurp_results_become_nodes():
     import base64
-    enc = lambda t: base64.b64encode(t.encode()).decode()  # noqa: E731
+
+    def enc(text):
+        return base64.b64encode(text.encode()).decode()
     results = [
         {"item": {"node": "cp1", "field": "etcd_ca_cert", "path": "/p/etcd/ca.crt"}, "content": enc("CA")},
         {"item": {"node": "cp1", "field": "leaf:etcd/server", "path": "/p/etcd/server.crt"}, "content": enc("S")},

@@ -31,7 +31,7 @@ def test_bad_mode_fails_before_touching(tmp_path):
     conf.write_text("x")
     os.chmod(conf, 0o644)
     rc, res = run_module("file_permissions", {"rules": [{"path": str(conf), "mode": "0600"},
-                                                         {"path": str(conf), "mode": "rw-r--r--"}]}, tmp_path)
+                                                        {"path": str(conf), "mode": "rw-r--r--"}]}, tmp_path)
     assert rc != 0 and res.get("failed") and "rw-r--r--" in res["msg"]
     assert _mode(conf) == 0o644
 

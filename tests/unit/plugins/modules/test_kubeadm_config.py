@@ -83,7 +83,7 @@ def test_bad_values_fail_and_leave_dest_identical(tmp_path):
     shutil.copy(INIT, dest)
     before = dest.read_bytes()
     bad = [{"component": "kube-apiserver", "volumes": [{"name": "x", "hostPath": "/x", "mountPath": "/x",
-                                                         "type": "Dir"}]}]
+                                                        "type": "Dir"}]}]
     rc, res = run_module("kubeadm_config", {"config": "cluster", "contributions": bad, "dest": str(dest),
                                             "target": "file"}, tmp_path)
     assert rc != 0 and "pathType" in res["msg"] and dest.read_bytes() == before

@@ -129,7 +129,7 @@ def test_flags_env_check_apply_idempotent(tmp_path):
     assert rc == 0 and res["changed"] and env.read_bytes() == before
     assert [f["flag"] for f in res["removed"]] == ["read-only-port", "anonymous-auth"]
     assert [(f["flag"], f["file"]) for f in res["reported"]] == [("hostname-override", str(env)),
-                                                                  ("authorization-mode", str(dropin))]
+                                                                 ("authorization-mode", str(dropin))]
     rc, res = run_module("kubelet_flags", args, tmp_path)
     assert rc == 0 and res["changed"] and open(res["backup_file"], "rb").read() == before
     assert env.read_text() == ('KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///var/run/containerd/'

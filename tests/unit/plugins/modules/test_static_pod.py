@@ -235,3 +235,12 @@ def test_backups_are_pruned_to_backup_keep(node):
     assert res["backups_removed"] == [made[-3]]
     # the newest backup is the manifest as it was before the last change
     assert b"--request-timeout=62s" in read(made[-1])
+
+
+def test_each_warning_is_returned_once(node):
+    """A Kubernetes version outside the flag table warns; the warning comes back once, not twice."""
+    rc, res = run_module("static_pod", args(node, kubernetes_version="1.99.0", flags={"profiling": "false"}),
+                         node["tmp"], check_mode=True)
+    assert rc == 0 and res["changed"], res
+    outside = [w for w in res.get("warnings", []) if "1.99" in w]
+    assert len(outside) == 1, res.get("warnings")

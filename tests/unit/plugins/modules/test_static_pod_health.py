@@ -51,15 +51,38 @@ def test_lab_running_with_expected_hash(lab):
     assert rc == 0 and res["state"] == "running" and res["mode"] == "lab" and res["changed"] is False
 
 
+def when_module_runs(tmp_path, action, delay=1.0, timeout=60):
+    """Run ``action`` ``delay`` seconds after the module's process appears in /proc (however slowly a loaded
+    machine starts it); returns a list that holds the monotonic time of the action once it ran."""
+    marker = str(tmp_path / "static_pod_health-args.json").encode()
+    done = []
+
+    def watch():
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    with open("/proc/%s/cmdline" % pid, "rb") as handle:
+                        if marker not in handle.read():
+                            continue
+                except OSError:
+                    continue
+                time.sleep(delay)
+                action()
+                done.append(time.monotonic())
+                return
+            time.sleep(0.05)
+
+    threading.Thread(target=watch, daemon=True).start()
+    return done
+
+
 def test_lab_waits_for_the_new_hash(lab):
     write_state(lab["state_dir"], "kube-apiserver", "0" * 64, "running")
-    timer = threading.Timer(2.0, write_state, (lab["state_dir"], "kube-apiserver", lab["sha"], "running"))
-    timer.start()
-    try:
-        rc, res = health(lab)
-    finally:
-        timer.cancel()
-    assert rc == 0 and res["elapsed"] >= 1.0  # the module itself needs < 1 s to start
+    done = when_module_runs(lab["tmp"], lambda: write_state(lab["state_dir"], "kube-apiserver", lab["sha"], "running"))
+    rc, res = health(lab)
+    # the old hash never counts: success means the module waited until the new state was written
+    assert rc == 0 and done and done[0] <= time.monotonic() and res["elapsed"] > 0, res
 
 
 def test_lab_invalid_fails_fast_with_reason(lab):
@@ -206,13 +229,10 @@ def test_node_waits_for_the_process_of_the_new_manifest(tmp_path, server):
     port = server([200])
     manifest = node_manifest(tmp_path, "kube-scheduler", "HTTP", port, start_process=False)
     command = yaml.safe_load(open(manifest))["spec"]["containers"][0]["command"]
-    timer = threading.Timer(2.0, lambda: PROCS.append(subprocess.Popen(command)))
-    timer.start()
-    try:
-        rc, res = run_module("static_pod_health", node_args(tmp_path, manifest, "kube-scheduler"), tmp_path)
-    finally:
-        timer.cancel()
-    assert rc == 0 and res["elapsed"] >= 1.0, res  # the module itself needs < 1 s to start
+    done = when_module_runs(tmp_path, lambda: PROCS.append(subprocess.Popen(command)))
+    rc, res = run_module("static_pod_health", node_args(tmp_path, manifest, "kube-scheduler", timeout=30), tmp_path)
+    # no process ran the command before: success means the module waited for the one started meanwhile
+    assert rc == 0 and done and res["elapsed"] > 0, res
 
 
 def test_node_refuses_a_process_older_than_the_manifest(tmp_path, server):
@@ -253,3 +273,15 @@ def test_node_crictl_container_must_be_newer_than_the_manifest(tmp_path, server,
         assert rc == 0 and "answered 200" in res["reason"], res
     else:
         assert rc != 0 and "no running kube-scheduler container newer than the manifest" in res["msg"]
+
+
+def test_node_probe_never_goes_through_a_proxy(tmp_path, server, monkeypatch):
+    """http(s)_proxy in the environment (a proxy that does not answer) does not take the probe away."""
+    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")
+    for var in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    port = server([200])
+    manifest = node_manifest(tmp_path, "kube-scheduler", "HTTP", port)
+    rc, res = run_module("static_pod_health", node_args(tmp_path, manifest, "kube-scheduler", timeout=2), tmp_path)
+    assert rc == 0 and "answered 200" in res["reason"], res

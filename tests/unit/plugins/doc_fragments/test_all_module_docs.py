@@ -4,12 +4,12 @@ import ast
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 import yaml
 
-from .docs import resolved
+from ..modules.modrun import COLLECTIONS
+from .docs import ANSIBLE_DOC, resolved
 
 MODULES = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "plugins", "modules"))
 NAMES = sorted(n[:-3] for n in os.listdir(MODULES) if n.endswith(".py") and not n.startswith("_"))
@@ -32,7 +32,7 @@ def test_docs_parse(name):
     assert set(blocks) == {"DOCUMENTATION", "EXAMPLES", "RETURN"}, name
     doc = resolved(yaml.safe_load(blocks["DOCUMENTATION"]))
     assert doc["module"] == name
-    assert doc["author"] == ["k8s_hardening.kubeadm developers"], name
+    assert doc["author"] == ["k8s_hardening.kubeadm contributors !UNKNOWN"], name   # no GitHub handle known
     for attr in ("check_mode", "diff_mode", "idempotent"):
         assert attr in doc["attributes"], "%s does not declare attributes.%s" % (name, attr)
     yaml.safe_load(blocks["EXAMPLES"])
@@ -41,9 +41,9 @@ def test_docs_parse(name):
 
 def test_ansible_doc_renders_every_module_with_the_fragment():
     root = os.path.abspath(os.path.join(MODULES, "..", ".."))
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(root, ".cache", "collections"),
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS,
                ANSIBLE_CONFIG=os.path.join(root, "ansible.cfg"))
-    ansible_doc = os.path.join(os.path.dirname(sys.executable), "ansible-doc")
+    ansible_doc = ANSIBLE_DOC
     proc = subprocess.run([ansible_doc, "--json", "-t", "module"] + ["k8s_hardening.kubeadm." + n for n in NAMES],
                           capture_output=True, text=True, env=env, cwd=root, check=False)
     assert proc.returncode == 0, proc.stderr
@@ -58,3 +58,11 @@ def test_ansible_doc_renders_every_module_with_the_fragment():
     assert docs["k8s_hardening.kubeadm.static_pod"]["doc"]["attributes"]["diff_mode"]["support"] == "full"
     assert docs["k8s_hardening.kubeadm.read_files"]["doc"]["attributes"]["diff_mode"]["support"] == "none"
     assert docs["k8s_hardening.kubeadm.secrets_reencrypt"]["doc"]["attributes"]["idempotent"]["support"] == "none"
+
+
+def test_old_name_redirects_to_the_facts_module():
+    """Playbooks written for kubeadm_node_info keep working: meta/runtime.yml routes the old name to kubeadm_facts."""
+    out = subprocess.run([ANSIBLE_DOC, "-t", "module", "k8s_hardening.kubeadm.kubeadm_node_info"], capture_output=True,
+                         text=True, env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS), check=False)
+    assert out.returncode == 0, out.stderr
+    assert "kubeadm_facts" in out.stdout

@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 ---
-module: kubeadm_node_info
+module: kubeadm_facts
 short_description: Describe a kubeadm node - its role, Kubernetes version, paths and components
 version_added: 0.1.0
 description:
@@ -33,6 +33,7 @@ options:
     default: /run/lab-kubelet/pods
 attributes:
   facts:
+    description: Action returns an C(ansible_facts) dictionary that will update existing host facts.
     support: full
 requirements:
   - PyYAML on the node (python3-yaml)
@@ -42,7 +43,7 @@ extends_documentation_fragment:
 
 EXAMPLES = r"""
 - name: Gather what the node is
-  k8s_hardening.kubeadm.kubeadm_node_info:
+  k8s_hardening.kubeadm.kubeadm_facts:
 
 - name: Show the Kubernetes version
   ansible.builtin.debug:
@@ -70,8 +71,9 @@ import os
 import socket
 import subprocess
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._deps import YAML_IMPORT_ERROR
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._nodeinfo import (
     COMPONENTS,
     KUBELET_DROPIN_DIRS,
@@ -113,6 +115,8 @@ def main():
         ),
         supports_check_mode=True,
     )
+    if YAML_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
     kdir = module.params["kubernetes_dir"]
     ldir = module.params["kubelet_dir"]
     paths = {
@@ -132,13 +136,13 @@ def main():
 
     units = _kubelet_units()
     env_files = {}
-    for _, text in units:
+    for dummy, text in units:
         for line in (text or "").splitlines():
             line = line.strip()
             if line.startswith("EnvironmentFile="):
                 env_path = line.split("=", 1)[1].lstrip("-")
                 env_files[env_path] = _read(env_path)
-    kflags = kubelet_args([t for _, t in units], env_files)
+    kflags = kubelet_args([t for dummy, t in units], env_files)
     kubelet_config_path = kflags.get("config") or paths["kubelet_config"]
 
     version_output = None

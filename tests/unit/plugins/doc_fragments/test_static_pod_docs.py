@@ -8,10 +8,10 @@ import subprocess
 import pytest
 import yaml
 
-from .docs import resolved
+from ..modules.modrun import COLLECTIONS
+from .docs import ANSIBLE_DOC, resolved
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
-ANSIBLE_DOC = os.path.join(ROOT, ".venv", "bin", "ansible-doc")
 MODULES = ["static_pod", "static_pod_health"]
 FILTERS = ["k8s_flags_to_dict", "k8s_dict_to_flags", "k8s_static_pod_merge", "k8s_config_checksum",
            "k8s_tls_cipher_suites", "k8s_tls_min_version"]
@@ -19,7 +19,7 @@ FILTERS = ["k8s_flags_to_dict", "k8s_dict_to_flags", "k8s_static_pod_merge", "k8
 
 @pytest.mark.parametrize("kind,names", [("module", MODULES), ("filter", FILTERS)])
 def test_ansible_doc_renders(kind, names):
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=COLLECTIONS)
     proc = subprocess.run([ANSIBLE_DOC, "-t", kind, "--json"] + ["k8s_hardening.kubeadm." + n for n in names],
                           cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
