@@ -1027,7 +1027,7 @@ def serve_kubelet(cfg, cert_dir, pods=None, node_name=""):
     return _start(server, cfg, pods, node_name)
 
 
-# The version the stand-in plays when LAB_KUBELET_VERSION is not set (kubeadm_node_info asks
+# The version the stand-in plays when LAB_KUBELET_VERSION is not set (kubeadm_facts asks
 # `kubelet --version` on workers; the lab sets LAB_KUBELET_VERSION to its Kubernetes version).
 LAB_KUBELET_VERSION_DEFAULT = "v1.28.7"
 

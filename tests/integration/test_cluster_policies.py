@@ -29,7 +29,7 @@ BOOK = """\
   gather_facts: false
   tasks:
     - name: Node facts from the temp tree
-      k8s_hardening.kubeadm.kubeadm_node_info:
+      k8s_hardening.kubeadm.kubeadm_facts:
         kubernetes_dir: "{{{{ tree }}}}/etc/kubernetes"
         kubelet_dir: "{{{{ tree }}}}/var/lib/kubelet"
         lab_state_dir: "{{{{ tree }}}}/no-lab"

@@ -38,7 +38,7 @@ PLAYBOOK = """
   hosts: control_plane
   gather_facts: false
   tasks:
-    - name: Facts as kubeadm_node_info would set them
+    - name: Facts as kubeadm_facts would set them
       ansible.builtin.set_fact:
         k8s_hardening_node: "{{ test_node }}"
         cacheable: true

@@ -38,7 +38,7 @@ PLAYBOOK = """
   connection: local
   gather_facts: false
   tasks:
-    - name: Facts as kubeadm_node_info would set them for this node
+    - name: Facts as kubeadm_facts would set them for this node
       ansible.builtin.set_fact:
         k8s_hardening_node: "{{ test_node }}"
         cacheable: true
