@@ -378,7 +378,7 @@ def flag_problem(component, flag, version):
     """None when ``component`` at ``version`` takes ``--flag``; else a sentence naming the flag, the version and
     the fix. ``version``: Kubernetes for every component but etcd (an etcd version there)."""
     row = _flag_row(component, flag)
-    if row is None or version is None or version == "":
+    if row is None or ((version is None or version == "") and not row["etcd"]):
         return None
     name = str(flag).lstrip("-")
     if row["etcd"]:
