@@ -238,6 +238,20 @@ ROWS = [
     _row(FLAG, "etcd", "experimental-enable-v2v3", removed=(3, 6, 0), etcd=True, fix="remove it", source=_ETCD36),
 ]
 
+# Admission plugins every kube-apiserver from 1.28 to 1.36 registers (kube-apiserver --help of v1.28.7 and
+# v1.33.3; the ADMISSION rows above hold the ones that come or go).
+ADMISSION_PLUGINS = (
+    "AlwaysAdmit", "AlwaysDeny", "AlwaysPullImages", "CertificateApproval", "CertificateSigning",
+    "CertificateSubjectRestriction", "ClusterTrustBundleAttest", "DefaultIngressClass", "DefaultStorageClass",
+    "DefaultTolerationSeconds", "DenyServiceExternalIPs", "EventRateLimit", "ExtendedResourceToleration",
+    "ImagePolicyWebhook", "LimitPodHardAntiAffinityTopology", "LimitRanger", "MutatingAdmissionWebhook",
+    "NamespaceAutoProvision", "NamespaceExists", "NamespaceLifecycle", "NodeRestriction",
+    "OwnerReferencesPermissionEnforcement", "PersistentVolumeClaimResize", "PodNodeSelector", "PodSecurity",
+    "PodTolerationRestriction", "Priority", "ResourceQuota", "RuntimeClass", "ServiceAccount",
+    "StorageObjectInUseProtection", "TaintNodesByCondition", "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionWebhook",
+)
+
 _ETCD_REPLACEMENTS = {
     "experimental-initial-corrupt-check": ("feature-gates", "InitialCorruptCheck=true"),
     "experimental-watch-progress-notify-interval": ("watch-progress-notify-interval", None),
@@ -422,8 +436,20 @@ def etcd_replacement(flag):
     return _ETCD_REPLACEMENTS.get(str(flag).lstrip("-"))
 
 
+def admission_plugins(version):
+    """The admission plugin names kube-apiserver registers at ``version``, sorted."""
+    minor = _clamp(minor_of(version))
+    return sorted(set(ADMISSION_PLUGINS) | set(r["name"] for r in ROWS if r["kind"] == ADMISSION
+                                               and _in_range(r, minor)))
+
+
 def admission_plugin_problem(plugin, version):
+    """None when kube-apiserver at ``version`` knows the plugin; else a sentence with the version and the fix.
+    A name no covered version knows is refused at every version."""
     row = _find(ADMISSION, "kube-apiserver", plugin)
+    if row is None and plugin not in ADMISSION_PLUGINS:
+        return ("admission plugin %s is not one kube-apiserver 1.%d to 1.%d registers (known: %s)"
+                % (plugin, MIN_MINOR, MAX_MINOR, ", ".join(admission_plugins(MAX_MINOR))))
     if row is None or version is None:
         return None
     minor = _clamp(minor_of(version))
@@ -491,6 +517,6 @@ __all__ = [
     "FLAG", "ADMISSION", "GATE", "FIELD", "CONFIG_API", "FEATURE", "VALUE", "CONFLICT", "FATAL", "IGNORED",
     "VersionError", "parse_version", "minor_of", "supported", "check_supported", "parse_etcd_version",
     "etcd_version_str", "rows", "value", "feature", "gate_default", "flag_problem", "flag_allowed",
-    "etcd_replacement", "admission_plugin_problem", "admission_plugin_allowed", "field_problem",
+    "etcd_replacement", "ADMISSION_PLUGINS", "admission_plugins", "admission_plugin_problem", "admission_plugin_allowed", "field_problem",
     "config_api_problem", "conflicts", "removed_flags", "row_id",
 ]
