@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import base64
 import shlex
 
 import yaml
@@ -236,6 +237,68 @@ _SECTIONS = {"kube-apiserver": ("apiServer",), "kube-controller-manager": ("cont
              "kube-scheduler": ("scheduler",), "etcd": ("etcd", "local")}
 
 
+def _b64(text):
+    try:
+        return base64.b64decode(text).decode("utf-8", "replace")
+    except (TypeError, ValueError):
+        return None
+
+
+def state_from_files(results, kubeadm_config=None, etcd_version=None):
+    """The node state upgrade_findings() takes, from read_files results whose items carry ``role``:
+    manifest (with component), kubeadm_flags_env, extra_env (with variable), kubelet_config,
+    encryption_config, authentication_config, cgroup (/sys/fs/cgroup/cgroup.controllers)."""
+    state = {"manifests": {}, "kubelet_env": [], "kubeadm_config": kubeadm_config, "etcd_version": etcd_version}
+    cgroup_seen = False
+    for entry in results or []:
+        item = entry.get("item") if isinstance(entry.get("item"), dict) else {}
+        role = item.get("role")
+        text = _b64(entry.get("content")) if entry.get("content") is not None else None
+        if role == "cgroup":
+            cgroup_seen = True
+            state["cgroup_version"] = 2 if text is not None else 1
+            continue
+        if text is None:
+            continue
+        if role == "manifest":
+            state["manifests"][item.get("component")] = text
+        elif role in ("kubeadm_flags_env", "extra_env"):
+            state["kubelet_env"].append({
+                "file": item.get("path"), "text": text, "owner": "kubeadm" if role == "kubeadm_flags_env" else "admin",
+                "variable": item.get("variable") or ("KUBELET_KUBEADM_ARGS" if role == "kubeadm_flags_env"
+                                                     else "KUBELET_EXTRA_ARGS")})
+        elif role in ("kubelet_config", "encryption_config", "authentication_config"):
+            try:
+                doc = yaml.safe_load(text)
+            except yaml.YAMLError:
+                doc = None
+            state[role] = doc if isinstance(doc, dict) else None
+    if not cgroup_seen:
+        state["cgroup_version"] = None
+    return state
+
+
+def version_notes(version):
+    """What the table says about a node's version, for the report (no action needed)."""
+    notes = []
+    if version in (None, ""):
+        return ["the Kubernetes version is unknown: the benchmark was not chosen from it"]
+    if not _versions.supported(version):
+        notes.append("Kubernetes %s is outside the version table (1.%d to 1.%d)" % (
+            version, _versions.MIN_MINOR, _versions.MAX_MINOR))
+    if not _versions.feature("streaming_connection_idle_timeout_effective", version):
+        notes.append("streamingConnectionIdleTimeout has no effect from Kubernetes 1.34; it is written for CIS "
+                     "4.2.5's letter only")
+    if not _versions.feature("anonymous_in_authentication_config", version):
+        notes.append("health-only anonymous access needs Kubernetes 1.32; control_plane_anonymous_auth_fallback "
+                     "applies on this version")
+    if not _versions.feature("super_admin_conf", version):
+        notes.append("no super-admin.conf before Kubernetes 1.29: admin.conf itself is in system:masters")
+    if _versions.value("fail_cgroup_v1_default", version):
+        notes.append("the kubelet refuses cgroup v1 from Kubernetes 1.35 (failCgroupV1 defaults to true)")
+    return notes
+
+
 # --------------------------------------------------------------------------- upgrade
 def upgrade_findings(state, current_version, target_version):
     """What the node's current state would break (or see change) at ``target_version``.
@@ -253,6 +316,9 @@ def upgrade_findings(state, current_version, target_version):
     Returns a list of findings {severity, item, where, message, fix, source}, sorted by severity."""
     if not isinstance(state, dict):
         raise VersionCheckError("the node state must be a dict, got %s" % type(state).__name__)
+    if "files" in state:
+        state = dict(state_from_files(state["files"], state.get("kubeadm_config"), state.get("etcd_version")),
+                     **dict((k, v) for k, v in state.items() if k not in ("files", "kubeadm_config", "etcd_version")))
     target = _versions.parse_version(target_version)
     tminor = target[1]
     cminor = _versions.minor_of(current_version) if current_version else None
@@ -433,5 +499,6 @@ def summary(findings):
 
 __all__ = [
     "BREAKS", "CHANGES", "NOTE", "SEVERITIES", "KUBEADM_APISERVER_FLAGS", "VersionCheckError", "preflight",
-    "kubeadm_owned_removals", "manifest_flags", "env_flags", "upgrade_findings", "summary",
+    "kubeadm_owned_removals", "manifest_flags", "env_flags", "state_from_files", "version_notes",
+    "upgrade_findings", "summary",
 ]
