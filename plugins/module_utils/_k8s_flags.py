@@ -182,6 +182,8 @@ def parse_version(version):
     empty; FlagError for anything else."""
     if version is None or str(version).strip() == "":
         return None
+    if isinstance(version, int) and not isinstance(version, bool):
+        return version
     try:
         return _versions.parse_version(str(version))[1]
     except _versions.VersionError:
