@@ -159,8 +159,11 @@ ROWS = [
     _row(VALUE, "etcd", "etcd_version",
          values=[(MIN_MINOR, "3.5.10"), (29, "3.5.10"), (30, "3.5.12"), (31, "3.5.15"), (32, "3.5.16"),
                  (33, "3.5.21"), (34, "3.6.4"), (35, "3.6.6"), (36, "3.6.6")],
-         note="The etcd kubeadm deploys (SupportedEtcdVersion). 1.28.7: 3.5.10-0 and 1.33.3: 3.5.21-0 read from the "
-              "reference manifests; 3.6 from 1.34 (upgrading to 3.6 needs 3.5.20+ first); 1.36 assumed as 1.35.",
+         note="The etcd kubeadm deploys (DefaultEtcdVersion / SupportedEtcdVersion). Patch releases move within "
+              "3.5.x (etcd bumps are backported: 1.30 to 1.33 went from 3.5.17 to 3.5.21), so only the 3.5/3.6 "
+              "boundary at 1.34 decides anything; the etcd a node runs is read from its manifest. Read from the "
+              "reference manifests: 1.28.7 3.5.10-0, 1.33.3 3.5.21-0; 1.29 to 1.32 are the first releases' "
+              "versions and 1.36 is assumed as 1.35 (unconfirmed); upgrading to 3.6 needs 3.5.20+ first.",
          source=_KUBEADM_ETCD, verified="kubeadm v1.28.7 and v1.33.3 reference manifests"),
     _row(VALUE, "report", "cis_benchmark",
          values=[(MIN_MINOR, "cis-1.10"), (29, "cis-1.11"), (32, "cis-1.12")],
