@@ -197,12 +197,14 @@ ROWS = [
          note="kubeadm 1.35 stops writing --pod-infra-container-image and strips it from kubeadm-flags.env on "
               "upgrade, not from an administrator's KUBELET_EXTRA_ARGS.", source=_K + "/pull/133778"),
     # ------------------------------------------------------------------ kubelet flags and fields
-    _row(FLAG, "kubelet", "pod-infra-container-image", deprecated=27, removed=35,
-         note="Removed; the kubelet exits with \"unknown flag\". The sandbox image comes from the CRI.",
+    _row(FLAG, "kubelet", "pod-infra-container-image", removed=35,
+         note="Deprecated before 1.28 (v1.33.3 --help: \"will be removed in 1.35\"). Removed; the kubelet exits with "
+              "\"unknown flag\". The sandbox image comes from the CRI.",
          fix="delete it from KUBELET_EXTRA_ARGS, or add pod-infra-container-image to kubelet_remove_flags",
          source=_K + "/pull/133779", verified=_KUBELET_HELP),
-    _row(FLAG, "kubelet", "cloud-config", deprecated=31, removed=34,
-         note="Removed; the kubelet exits with \"unknown flag\".",
+    _row(FLAG, "kubelet", "cloud-config", removed=34,
+         note="Deprecated before 1.28 (--help: \"will be removed in 1.25 or later\"). Removed; the kubelet exits "
+              "with \"unknown flag\".",
          fix="delete it from the kubelet's flags, or add cloud-config to kubelet_remove_flags",
          source=_K + "/pull/130161", verified=_KUBELET_HELP),
     _row(FLAG, "kubelet", "config-dir", since=28,
