@@ -20,7 +20,6 @@
 from __future__ import annotations
 
 import base64
-import shlex
 
 import yaml
 
@@ -28,6 +27,13 @@ from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils import _vers
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._encryption import (
     KMS_V1_GATE_VARIABLE, kms_v1_problem)
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._k8s_flags import authn_config_problems
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._kubeadm_config import (
+    COMPONENT_SECTIONS, KubeadmConfigError, get_extra_args)
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._kubelet import (
+    KubeletConfigError, parse_env_file, split_args)
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._manifest import (
+    ManifestError, get_flags)
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._manifest import load as load_manifest
 
 # Flags kubeadm writes into every kube-apiserver manifest that matter for the conflict rows.
 KUBEADM_APISERVER_FLAGS = ("authorization-mode",)
@@ -185,56 +191,31 @@ def kubeadm_owned_removals(kubelet_flags, version):
 
 # --------------------------------------------------------------------------- node state parsing
 def manifest_flags(text):
-    """{flag: value} of a static pod manifest's first container command (no Ansible, no validation)."""
+    """{flag: value} of a static pod manifest (_manifest's parser); {} when it cannot be read."""
     try:
-        doc = yaml.safe_load(text or "") or {}
-        command = list(doc["spec"]["containers"][0].get("command") or []) + \
-            list(doc["spec"]["containers"][0].get("args") or [])
-    except (yaml.YAMLError, KeyError, IndexError, TypeError, AttributeError):
+        return get_flags(load_manifest(text or ""))
+    except ManifestError:
         return {}
-    flags = {}
-    for token in command:
-        token = str(token)
-        if token.startswith("--"):
-            name, sep, value = token[2:].partition("=")
-            flags[name] = value if sep else None
-    return flags
 
 
 def env_flags(text, variable):
-    """{flag: value} of ``variable`` in an EnvironmentFile text (the last assignment wins)."""
-    found = None
-    for line in (text or "").splitlines():
-        stripped = line.strip()
-        if stripped.startswith(variable + "="):
-            found = stripped[len(variable) + 1:]
-    if found is None:
-        return {}
+    """{flag: value} of ``variable`` in an EnvironmentFile text (_kubelet's parser; the last assignment wins);
+    {} when it cannot be read."""
     try:
-        tokens = shlex.split(found)
-    except ValueError:
+        values = [value for name, _raw, value in parse_env_file(text or "") if name == variable]
+        return dict(split_args(values[-1])) if values else {}
+    except KubeletConfigError:
         return {}
-    if len(tokens) == 1 and " " in tokens[0]:
-        tokens = shlex.split(tokens[0])
-    flags = {}
-    for token in tokens:
-        if token.startswith("--"):
-            name, sep, value = token[2:].partition("=")
-            flags[name] = value if sep else None
-    return flags
 
 
 def _extra_args(section, api_version):
-    raw = (section or {}).get("extraArgs")
-    if isinstance(raw, dict):
-        return dict((str(k), v) for k, v in raw.items())
-    if isinstance(raw, list):
-        return dict((str(i.get("name")), i.get("value")) for i in raw if isinstance(i, dict))
-    return {}
+    try:
+        return dict(get_extra_args(section or {}, api_version))
+    except KubeadmConfigError:
+        return {}
 
 
-_SECTIONS = {"kube-apiserver": ("apiServer",), "kube-controller-manager": ("controllerManager",),
-             "kube-scheduler": ("scheduler",), "etcd": ("etcd", "local")}
+_SECTIONS = COMPONENT_SECTIONS
 
 
 def _b64(text):
