@@ -28,7 +28,7 @@ from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._encryption 
     KMS_V1_GATE_VARIABLE, kms_v1_problem)
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._k8s_flags import authn_config_problems
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._kubeadm_config import (
-    COMPONENT_SECTIONS, KubeadmConfigError, get_extra_args)
+    COMPONENT_SECTIONS, KubeadmConfigError, find_document, get_extra_args)
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._kubelet import (
     KubeletConfigError, parse_env_file, split_args)
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._manifest import (
@@ -228,7 +228,8 @@ def _b64(text):
 def state_from_files(results, kubeadm_config=None, etcd_version=None):
     """The node state upgrade_findings() takes, from read_files results whose items carry ``role``:
     manifest (with component), kubeadm_flags_env, extra_env (with variable), kubelet_config,
-    encryption_config, authentication_config, cgroup (/sys/fs/cgroup/cgroup.controllers)."""
+    encryption_config, authentication_config, kubeadm_config (kubeadm_persist's file; the API's
+    ClusterConfiguration, given as ``kubeadm_config``, wins), cgroup (/sys/fs/cgroup/cgroup.controllers)."""
     state = {"manifests": {}, "kubelet_env": [], "kubeadm_config": kubeadm_config, "etcd_version": etcd_version}
     cgroup_seen = False
     for entry in results or []:
@@ -248,6 +249,11 @@ def state_from_files(results, kubeadm_config=None, etcd_version=None):
                 "file": item.get("path"), "text": text, "owner": "kubeadm" if role == "kubeadm_flags_env" else "admin",
                 "variable": item.get("variable") or ("KUBELET_KUBEADM_ARGS" if role == "kubeadm_flags_env"
                                                      else "KUBELET_EXTRA_ARGS")})
+        elif role == "kubeadm_config" and not state.get("kubeadm_config"):
+            try:
+                state["kubeadm_config"] = find_document(text, "ClusterConfiguration", "ClusterConfiguration")
+            except KubeadmConfigError:
+                state["kubeadm_config"] = None
         elif role in ("kubelet_config", "encryption_config", "authentication_config"):
             try:
                 doc = yaml.safe_load(text)

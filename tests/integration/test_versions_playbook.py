@@ -196,8 +196,12 @@ def test_audit_with_a_target_version_reports_what_would_break(tmp_path):
     tree = _tree(str(tmp_path / "tree"), "1.33.3", "1.34.2")
     with open(os.path.join(tree, "etc", "default", "kubelet"), "w") as handle:
         handle.write('KUBELET_EXTRA_ARGS="--pod-infra-container-image=registry.k8s.io/pause:3.10"\n')
-    proc = _run(str(tmp_path), AUDIT, {"k8s_hardening_target_version": "1.35.0",
-                                       "kubeadm_persist_dir": str(tmp_path / "no-persist")})
+    persist = os.path.join(tree, "etc", "kubernetes", "k8s-hardening")
+    os.makedirs(persist)
+    with open(os.path.join(persist, "kubeadm-config.yaml"), "w") as handle:   # as kubeadm_persist keeps it
+        handle.write("apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: v1.34.2\n"
+                     "apiServer:\n  extraArgs:\n  - name: cloud-provider\n    value: external\n")
+    proc = _run(str(tmp_path), AUDIT, {"k8s_hardening_target_version": "1.35.0", "kubeadm_persist_dir": persist})
     assert proc.returncode == 0, proc.stdout[-4000:]
     with open(str(tmp_path / "reports" / "report.json")) as handle:
         report = json.load(handle)
@@ -208,6 +212,7 @@ def test_audit_with_a_target_version_reports_what_would_break(tmp_path):
     assert items[("--pod-infra-container-image", "KUBELET_EXTRA_ARGS in %s" % admin)]["severity"] == "breaks"
     assert items[("--pod-infra-container-image", "KUBELET_KUBEADM_ARGS in %s"
                   % os.path.join(tree, "var", "lib", "kubelet", "kubeadm-flags.env"))]["severity"] == "changes"
+    assert items[("--cloud-provider", "kube-system/kubeadm-config apiServer.extraArgs")]["severity"] == "breaks"
     # this host's cgroup mode decides the cgroup row: it is there exactly on a cgroup v1 host
     v2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
     assert (("cgroup v1", "the node") in items) is (not v2)

@@ -287,7 +287,17 @@ def test_state_from_read_files_results():
         entry({"path": "/etc/kubernetes/enc/encryption-config.yaml", "role": "encryption_config"}, None),
         entry({"path": "/sys/fs/cgroup/cgroup.controllers", "role": "cgroup"}, None),
     ]
+    results.append(entry({"path": "/etc/kubernetes/k8s-hardening/kubeadm-config.yaml", "role": "kubeadm_config"},
+                         "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\napiServer:\n  extraArgs:\n"
+                         "  - name: cloud-provider\n    value: external\n"))
     state = vc.state_from_files(results, etcd_version="3.5.21")
+    assert state["kubeadm_config"]["apiServer"]["extraArgs"][0]["name"] == "cloud-provider"
+    assert ("--cloud-provider", "kube-system/kubeadm-config apiServer.extraArgs") in _by(
+        vc.upgrade_findings(state, "1.32.0", "1.33.0"), vc.BREAKS)
+    # the API's ClusterConfiguration wins over the file
+    assert vc.state_from_files(results, kubeadm_config={"apiVersion": "kubeadm.k8s.io/v1beta4"})["kubeadm_config"] == \
+        {"apiVersion": "kubeadm.k8s.io/v1beta4"}
+    results.pop()
     assert list(state["manifests"]) == ["kube-apiserver"] and state["cgroup_version"] == 1
     assert state["kubelet_env"][0]["owner"] == "kubeadm" and state["kubelet_config"] == {"failCgroupV1": True}
     assert "encryption_config" not in state
