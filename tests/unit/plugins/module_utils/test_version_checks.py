@@ -134,10 +134,12 @@ def test_preflight_version_refusal_and_opt_in():
         vc.preflight(["not", "a", "dict"], "1.33.3")
 
 
-@pytest.mark.parametrize("version", ["1.28.7", "1.33.3"])
-def test_preflight_of_what_the_collection_writes_on_the_real_kubeadm_manifests(version):
-    """The control_plane role's default flags on top of kubeadm's own (reference trees) pass at that version."""
-    state = _tree(version)
+@pytest.mark.parametrize("minor", list(range(28, 37)))
+def test_preflight_of_what_the_collection_writes_on_the_real_kubeadm_manifests(minor):
+    """At every minor, the control_plane, encryption, etcd and kubelet roles' default output on top of kubeadm's own
+    files (v1.28.7's tree at 1.28, v1.33.3's after) passes; the only warnings are the ones the table predicts."""
+    version = "1.%d.0" % minor
+    state = _tree("1.28.7" if minor == 28 else "1.33.3")
     api = vc.manifest_flags(state["manifests"]["kube-apiserver"])
     written = dict(api, **{"profiling": "false", "request-timeout": "60s", "tls-min-version": "VersionTLS12",
                            "service-account-extend-token-expiration": "false",
@@ -146,18 +148,33 @@ def test_preflight_of_what_the_collection_writes_on_the_real_kubeadm_manifests(v
                            "audit-policy-file": "/etc/kubernetes/audit/policy.yaml",
                            "encryption-provider-config": "/etc/kubernetes/enc/encryption-config.yaml",
                            "encryption-provider-config-automatic-reload": "true"})
-    plan = {"static_pods": [_apiserver(written)]}
+    plan = {"static_pods": [_apiserver(written)],
+            "encryption": {"providers": [{"type": "secretbox", "keys": []}, {"type": "identity"}]}}
     if v.feature("anonymous_in_authentication_config", version):
         written["authentication-config"] = "/etc/kubernetes/authentication/authentication-config.yaml"
         plan["static_pods"][0]["absent_flags"] = ["anonymous-auth"]
         plan["authentication_config"] = {"doc": dict(AUTHN, apiVersion=v.value("authentication_config_api_version",
                                                                                 version))}
+    for comp in ("kube-controller-manager", "kube-scheduler"):
+        flags = dict(vc.manifest_flags(state["manifests"][comp]), profiling="false", **{"bind-address": "127.0.0.1"})
+        plan["static_pods"].append({"component": comp, "flags": flags, "variable": comp})
     etcd = vc.manifest_flags(state["manifests"]["etcd"])
-    image = yaml.safe_load(state["manifests"]["etcd"])["spec"]["containers"][0]["image"]
-    plan["etcd"] = {"version": image, "flags": dict(etcd, **{"tls-min-version": "TLS1.2"})}
+    plan["etcd"] = {"version": v.value("etcd_version", version), "flags": dict(etcd, **{"tls-min-version": "TLS1.2"})}
+    plan["kubelet_config"] = {"settings": dict(state["kubelet_config"], streamingConnectionIdleTimeout="5m",
+                                               protectKernelDefaults=True, readOnlyPort=0, seccompDefault=True)}
     plan["kubelet_flags"] = [dict(state["kubelet_env"][0], flags=vc.env_flags(state["kubelet_env"][0]["text"],
                                                                               "KUBELET_KUBEADM_ARGS"))]
-    assert vc.preflight(plan, version) == {"errors": [], "warnings": []}
+    out = vc.preflight(plan, version)
+    assert out["errors"] == []
+    expected = 0
+    if minor >= 34:   # etcd 3.6: the experimental flags are replaced; streamingConnectionIdleTimeout has no effect
+        assert sum("experimental" in w and "writes the new name" in w for w in out["warnings"]) == 2
+        assert sum("no effect from Kubernetes 1.34" in w for w in out["warnings"]) == 1
+        expected += 3
+    if minor >= 35:   # kubeadm's own flags file: the kubelet role leaves the removed flag out
+        assert sum("pod-infra-container-image" in w and "leaves it out" in w for w in out["warnings"]) == 1
+        expected += 1
+    assert len(out["warnings"]) == expected, out["warnings"]
 
 
 # ---------------------------------------------------------------- upgrade
