@@ -33,7 +33,7 @@ from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._tls import 
 BENCHMARKS = ("cis-1.10", "cis-1.11", "cis-1.12")
 DEFAULT_BENCHMARK = "cis-1.12"
 STATUSES = ("pass", "fail", "waived", "not_applicable", "manual")
-TARGET_TYPES = ("flag", "file", "kubelet", "etcd_ca", "encryption", "systemd", "kube_proxy")
+TARGET_TYPES = ("flag", "file", "kubelet", "etcd_ca", "encryption", "systemd", "kube_proxy", "cluster")
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
 
 # kubeadm's default locations; the node facts (k8s_hardening_node.paths) override them.
@@ -516,7 +516,141 @@ def _build_controls():
            note="kubeadm runs kube-proxy as a DaemonSet configured by the kube-system/kube-proxy ConfigMap "
                 "(metricsBindAddress); nothing on the node to read. Check the ConfigMap."),
     ]
+    c += _cluster_controls()
     return c
+
+
+# ---------------------------------------------------------------------------
+# Section 5 (Kubernetes Policies): cluster-level controls, checked through the API
+# by the cluster_policies role. They apply to the report's one "cluster" row
+# (node_roles [cluster]); on nodes they are not applicable. Each names the check
+# (a finding key of _cluster_policy/_rbac); the test is "no finding that counts".
+# Numbering: 5.2.9-5.2.13 move up one in cis-1.12 (5.2.9 "added capabilities"
+# removed); the General Policies are 5.7.x in cis-1.10 and 5.6.x from cis-1.11.
+# ---------------------------------------------------------------------------
+
+CLUSTER = ["cluster"]
+FROM_1_10_TO_1_11 = ["cis-1.10", "cis-1.11"]
+_CP_ROLE = "cluster_policies"
+
+
+def _k(check):
+    return {"type": "cluster", "check": check}
+
+
+def _none(check):
+    return _test(_item(field=check + "_findings", op="eq", value="0"))
+
+
+def _s5(cid, title, check, enforced=False, note="", benchmarks=None, overrides=None, automated_in_1_10=False):
+    ovr = dict(overrides or {})
+    if automated_in_1_10:
+        ovr.setdefault("cis-1.10", {})["automated"] = True
+    return _c(cid, title, _k(check) if check else {"type": "cluster", "check": None},
+              _none(check) if check else None, scored=False, automated=False,
+              enforced_by=_CP_ROLE if enforced else None, action=None if check else "manual",
+              note=note, benchmarks=benchmarks, overrides=ovr, node_roles=CLUSTER, missing="not_applicable")
+
+
+def _s5_over(check, title):
+    return {"title": title, "target": _k(check), "test": _none(check)}
+
+
+_T_ADDED = "Minimize the admission of containers with added capabilities"
+_T_CAPS = "Minimize the admission of containers with capabilities assigned"
+_T_WIN = "Minimize the admission of Windows HostProcess containers"
+_T_HOSTPATH = "Minimize the admission of HostPath volumes"
+_T_HOSTPORT = "Minimize the admission of containers which use HostPorts"
+_RBAC_NOTE = "Reported (RBAC analysis of every Role/ClusterRole and binding); built-in bootstrap and kubeadm objects are listed but do not count."
+
+
+def _cluster_controls():
+    general = [("1", "Create administrative boundaries between resources using namespaces", None,
+                "Manual: the report lists the namespaces and the workloads in default (see the next controls)."),
+               ("2", "Ensure that the seccomp profile is set to docker/default in your Pod definitions", "seccomp",
+                "Reported: pods and pod templates whose effective seccompProfile is unset or Unconfined "
+                "(kubelet_seccomp_default sets RuntimeDefault node-wide, which the API does not show)."),
+               ("3", "Apply SecurityContext to your Pods and Containers", None,
+                "Manual; the Pod Security labels (restricted warn/audit) report what lacks a security context."),
+               ("4", "The default namespace should not be used", "default_namespace",
+                "Reported: objects in default other than the built-in kubernetes Service, kube-root-ca.crt and the "
+                "default ServiceAccount.")]
+    out = [
+        _s5("5.1.1", "Ensure that the cluster-admin role is only used where required", "cluster_admin",
+            note="Reported: every (Cluster)RoleBinding to cluster-admin and its subjects. " + _RBAC_NOTE,
+            automated_in_1_10=True),
+        _s5("5.1.2", "Minimize access to secrets", "secrets_access", note="Reported: who can get/list/watch Secrets. "
+            + _RBAC_NOTE, automated_in_1_10=True),
+        _s5("5.1.3", "Minimize wildcard use in Roles and ClusterRoles", "wildcards",
+            note="Reported: every Role and ClusterRole with '*' in verbs, resources, apiGroups or nonResourceURLs. "
+            + _RBAC_NOTE, automated_in_1_10=True),
+        _s5("5.1.4", "Minimize access to create pods", "create_pods",
+            note="Reported: who can create pods or workloads (which can create pods). " + _RBAC_NOTE,
+            automated_in_1_10=True),
+        _s5("5.1.5", "Ensure that default service accounts are not actively used", "default_sa", enforced=True,
+            note="The cluster_policies role sets automountServiceAccountToken: false on the default ServiceAccount "
+                 "of every selected namespace; elsewhere reported.", automated_in_1_10=True),
+        _s5("5.1.6", "Ensure that Service Account Tokens are only mounted where necessary", "token_mounts",
+            note="Reported: pods that mount a token (flagged as unneeded when their ServiceAccount has no binding), "
+                 "and legacy service-account token Secrets.", automated_in_1_10=True),
+        _s5("5.1.7", "Avoid use of system:masters group", "system_masters",
+            note="Reported: kubeconfigs on the control-plane nodes whose client certificate carries O=system:masters "
+                 "(admin.conf on 1.28, super-admin.conf from 1.29), and audit-log requests by system:masters users "
+                 "after bootstrap."),
+        _s5("5.1.8", "Limit use of the Bind, Impersonate and Escalate permissions in the Kubernetes cluster",
+            "bind_escalate_impersonate", note=_RBAC_NOTE),
+        _s5("5.1.9", "Minimize access to create persistent volumes", "create_pv", note=_RBAC_NOTE),
+        _s5("5.1.10", "Minimize access to the proxy sub-resource of nodes", "nodes_proxy", note=_RBAC_NOTE),
+        _s5("5.1.11", "Minimize access to the approval sub-resource of certificatesigningrequests objects",
+            "csr_approval", note=_RBAC_NOTE),
+        _s5("5.1.12", "Minimize access to webhook configuration objects", "webhook_config", note=_RBAC_NOTE),
+        _s5("5.1.13", "Minimize access to the service account token creation", "sa_token_create", note=_RBAC_NOTE),
+        _s5("5.2.1", "Ensure that the cluster has at least one active policy control mechanism in place",
+            "policy_control", enforced=True,
+            note="The cluster_policies role labels every selected namespace for Pod Security Admission (enforce "
+                 "baseline, audit and warn restricted by default), never loosening stricter labels."),
+        _s5("5.2.2", "Minimize the admission of privileged containers", "privileged",
+            note="Reported per pod/workload; Pod Security baseline rejects it."),
+        _s5("5.2.3", "Minimize the admission of containers wishing to share the host process ID namespace",
+            "host_pid", note="Reported; baseline rejects it."),
+        _s5("5.2.4", "Minimize the admission of containers wishing to share the host IPC namespace", "host_ipc",
+            note="Reported; baseline rejects it."),
+        _s5("5.2.5", "Minimize the admission of containers wishing to share the host network namespace",
+            "host_network", note="Reported; baseline rejects it. kubeadm's static pods and kube-proxy in kube-system "
+                                 "(exempt) are listed but do not count."),
+        _s5("5.2.6", "Minimize the admission of containers with allowPrivilegeEscalation", "allow_privilege_escalation",
+            note="Reported: containers without allowPrivilegeEscalation: false (restricted rejects them)."),
+        _s5("5.2.7", "Minimize the admission of root containers", "root",
+            note="Reported: containers without runAsNonRoot: true or with runAsUser 0 (restricted)."),
+        _s5("5.2.8", "Minimize the admission of containers with the NET_RAW capability", "net_raw",
+            note="Reported: containers that add NET_RAW/ALL or drop neither."),
+        _s5("5.2.9", _T_ADDED, "added_capabilities", note="cis-1.10/1.11: containers that add capabilities; "
+            "cis-1.12: this control is gone and 5.2.9 is the former 5.2.10.",
+            overrides={"cis-1.12": _s5_over("capabilities_assigned", _T_CAPS)}),
+        _s5("5.2.10", _T_CAPS, "capabilities_assigned", note="cis-1.12 numbers it 5.2.9; there 5.2.10 is HostProcess.",
+            overrides={"cis-1.12": _s5_over("host_process", _T_WIN)}),
+        _s5("5.2.11", _T_WIN, "host_process", overrides={"cis-1.12": _s5_over("host_path", _T_HOSTPATH)},
+            note="cis-1.12 numbers it 5.2.10; there 5.2.11 is HostPath."),
+        _s5("5.2.12", _T_HOSTPATH, "host_path", overrides={"cis-1.12": _s5_over("host_ports", _T_HOSTPORT)},
+            note="cis-1.12 numbers it 5.2.11; there 5.2.12 is HostPorts."),
+        _s5("5.2.13", _T_HOSTPORT, "host_ports", benchmarks=FROM_1_10_TO_1_11, note="cis-1.12 numbers it 5.2.12."),
+        _s5("5.3.1", "Ensure that the CNI in use supports NetworkPolicies", "cni",
+            note="Reported: the CNI identified from kube-system DaemonSets/pods (cilium, calico, canal, weave, antrea, "
+                 "kube-router, kindnet enforce NetworkPolicy; flannel alone does not). The API cannot prove "
+                 "enforcement; a traffic test can."),
+        _s5("5.3.2", "Ensure that all Namespaces have NetworkPolicies defined", "network_policy", enforced=True,
+            note="The cluster_policies role adds default-deny (ingress and egress) plus DNS egress to every selected "
+                 "namespace."),
+        _s5("5.4.1", "Prefer using Secrets as files over Secrets as environment variables", "env_secrets",
+            note="Reported: pods and workloads using secretKeyRef/envFrom secretRef; also ConfigMaps whose keys "
+                 "look like credentials."),
+        _s5("5.4.2", "Consider external secret storage", None, note="Manual."),
+        _s5("5.5.1", "Configure Image Provenance using ImagePolicyWebhook admission controller", None, note="Manual."),
+    ]
+    for num, title, check, note in general:
+        out.append(_s5("5.7." + num, title, check, note=note, benchmarks=["cis-1.10"]))
+        out.append(_s5("5.6." + num, title, check, note=note, benchmarks=FROM_1_11))
+    return out
 
 
 # The role variables that govern each control (for docs/controls.md and the report).
@@ -552,6 +686,17 @@ VARIABLES = dict(
        ("4.2.10", ["kubelet_config_overrides"]), ("4.2.11", ["kubelet_server_tls_bootstrap"]),
        ("4.2.12", ["kubelet_tls_cipher_suites"]), ("4.2.13", ["kubelet_pod_pids_limit"]),
        ("4.2.14", ["kubelet_seccomp_default"])])
+# Section 5 (cluster_policies role)
+VARIABLES.update(
+    [(cid, ["cluster_policies_rbac_report_enabled"]) for cid in ["5.1.%d" % i for i in (1, 2, 3, 4, 8, 9, 10, 11, 12, 13)]]
+    + [("5.1.5", ["cluster_policies_service_accounts_enabled"]), ("5.1.6", ["cluster_policies_hygiene_report_enabled"]),
+       ("5.1.7", ["cluster_policies_masters_report_enabled", "cluster_policies_kubeconfig_dirs",
+                  "cluster_policies_audit_log"]),
+       ("5.2.1", ["cluster_policies_psa_enabled", "cluster_policies_psa_levels"]),
+       ("5.3.1", ["cluster_policies_network_policy_enabled"]),
+       ("5.3.2", ["cluster_policies_network_policy_enabled", "cluster_policies_network_policy_types"])]
+    + [(cid, ["cluster_policies_hygiene_report_enabled"])
+       for cid in ["5.2.%d" % i for i in range(2, 14)] + ["5.4.1", "5.6.2", "5.6.4", "5.7.2", "5.7.4"]])
 
 
 def _with_variables(ctls):
@@ -1121,6 +1266,8 @@ def _evaluate_raw(ctl, node, expected):
     ttype = _type_of(ctl)
     if ttype == "kube_proxy" or ctl["action"] == "not_applicable":
         return _result("manual", None, expected, ctl["note"])
+    if ttype == "cluster":
+        return _evaluate_cluster(ctl, node.get("cluster") or {}, expected)
     if ttype == "file":
         res = _evaluate_files(ctl, node)
     elif ttype == "systemd":
@@ -1142,6 +1289,41 @@ def _evaluate_raw(ctl, node, expected):
         res["status"] = "manual"
         res["reason"] = ("kube-bench WARN (Manual control): " + res["reason"]).rstrip(": ")
     return res
+
+
+def _evaluate_cluster(ctl, obs, expected):
+    """A section-5 control on the cluster observation {findings: [...], gathered: [checks]} (cluster_policies).
+    Findings that count fail an enforced control where the role manages the object (drift, 'enforced'), and are
+    kube-bench's WARN (manual) otherwise; findings that do not count (built-in, exempt) are only listed."""
+    check = ctl["target"].get("check")
+    if not check:
+        return _result("manual", None, expected, ctl["note"])
+    if check not in (obs.get("gathered") or []):
+        return _result("manual", None, expected, "not gathered: the cluster_policies role did not check %s "
+                       "(area disabled or not run)" % check)
+    mine = [f for f in obs.get("findings") or [] if f.get("check") == check]
+    counting = [f for f in mine if f.get("counts", True)]
+    listed = len(mine) - len(counting)
+    extra = " (%d built-in or exempt listed, not counted)" % listed if listed else ""
+    if not counting:
+        return _result("pass", "no finding%s" % extra, expected, "", letter="pass")
+    shown = ["%s: %s" % (f.get("object"), f.get("detail")) for f in counting[:5]]
+    if len(counting) > 5:
+        shown.append("... %d more" % (len(counting) - 5))
+    observed = "%d finding(s)%s: %s" % (len(counting), extra, "; ".join(shown))
+    if any(f.get("enforced") for f in counting):
+        return _result("fail", observed, expected, "drift: the cluster_policies role manages these objects",
+                       letter="fail")
+    return _result("manual", observed, expected, "kube-bench WARN (Manual control): review the findings",
+                   letter="fail")
+
+
+def evaluate_cluster(findings, gathered, waivers=None, benchmark=DEFAULT_BENCHMARK):
+    """The report's cluster row: every control of the benchmark on the cluster observation (section 5 evaluated,
+    sections 1-4 not applicable)."""
+    rows = evaluate_node({"node_roles": ["cluster"], "cluster": {"findings": findings or [],
+                                                                  "gathered": gathered or []}}, waivers, benchmark)
+    return rows
 
 
 def _evaluate_test(ctl, obs, expected):
@@ -1295,6 +1477,6 @@ __all__ = [
     "ENCRYPTION_CIS_PROVIDERS", "ENCRYPTION_STRONG_PROVIDERS", "CONTROLS", "VARIABLES", "CISError",
     "check_benchmark", "get_control", "controls", "check_waivers", "compare", "describe_test", "describe_item",
     "lookup", "run_item", "run_test", "resolve_paths", "remedies", "static_pod_contribution", "violations",
-    "evaluate", "evaluate_node", "etcd_ca_fields", "file_targets", "encryption_providers",
+    "evaluate", "evaluate_node", "evaluate_cluster", "etcd_ca_fields", "file_targets", "encryption_providers",
     "pem_fingerprints", "host_path", "systemd_property",
 ]

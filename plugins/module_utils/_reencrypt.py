@@ -18,6 +18,8 @@ __metaclass__ = type
 
 import json
 
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._k8s_api import describe_api_error
+
 # resource -> (list all namespaces, read, replace) method names of CoreV1Api
 CORE_RESOURCES = {
     "secrets": ("list_secret_for_all_namespaces", "read_namespaced_secret", "replace_namespaced_secret", "Secret"),
@@ -28,6 +30,12 @@ CORE_RESOURCES = {
 
 class ReencryptError(Exception):
     """Re-encryption could not finish; the message says which object and why."""
+
+
+def _error(exc, action, obj, where):
+    """ReencryptError with the one message for an API error (where: {server, kubeconfig})."""
+    return ReencryptError(describe_api_error(exc, action, obj, (where or {}).get("server"),
+                                             (where or {}).get("kubeconfig")))
 
 
 def unsupported(resources):
@@ -46,7 +54,7 @@ def _json(response):
     return json.loads(data) if isinstance(data, str) else data
 
 
-def _pages(core, list_name, page_size):
+def _pages(core, list_name, page_size, what="objects", where=None):
     """Yield pages of raw objects; restarts from the beginning once if the continue token expired."""
     token = None
     restarted = 0
@@ -60,14 +68,14 @@ def _pages(core, list_name, page_size):
             if _status(exc) == 410 and restarted < 3:
                 token, restarted = None, restarted + 1
                 continue
-            raise
+            raise _error(exc, "list", what + " in all namespaces", where)
         yield page.get("items") or []
         token = (page.get("metadata") or {}).get("continue")
         if not token:
             return
 
 
-def rewrite(core, resource, page_size=100, max_retries=5, check_mode=False, seen=None):
+def rewrite(core, resource, page_size=100, max_retries=5, check_mode=False, seen=None, where=None):
     """Replace every object of ``resource``; return counters.
 
     core: a kubernetes.client.CoreV1Api (or anything with the same methods).
@@ -77,7 +85,7 @@ def rewrite(core, resource, page_size=100, max_retries=5, check_mode=False, seen
     list_name, read_name, replace_name, kind = CORE_RESOURCES[resource]
     counts = {"listed": 0, "replaced": 0, "conflicts": 0, "gone": 0}
     done = set() if seen is None else seen
-    for items in _pages(core, list_name, page_size):
+    for items in _pages(core, list_name, page_size, resource, where):
         for obj in items:
             meta = obj.get("metadata") or {}
             ident = (meta.get("namespace"), meta.get("name"))
@@ -87,12 +95,12 @@ def rewrite(core, resource, page_size=100, max_retries=5, check_mode=False, seen
             if check_mode:
                 done.add(ident)
                 continue
-            _replace_one(core, read_name, replace_name, kind, obj, max_retries, counts)
+            _replace_one(core, read_name, replace_name, kind, obj, max_retries, counts, where)
             done.add(ident)
     return counts
 
 
-def _replace_one(core, read_name, replace_name, kind, obj, max_retries, counts):
+def _replace_one(core, read_name, replace_name, kind, obj, max_retries, counts, where=None):
     meta = obj.get("metadata") or {}
     namespace, name = meta.get("namespace"), meta.get("name")
     body = dict(obj)
@@ -109,8 +117,10 @@ def _replace_one(core, read_name, replace_name, kind, obj, max_retries, counts):
                 counts["gone"] += 1
                 return
             if status != 409 or attempt == max_retries:
-                raise ReencryptError("%s %s/%s: replace failed (HTTP %s): %s"
-                                     % (kind, namespace, name, status, getattr(exc, "reason", exc)))
+                error = _error(exc, "replace", "%s %s/%s" % (kind, namespace, name), where)
+                if status == 409:
+                    error = ReencryptError("%s (still in conflict after %d retries)" % (error, max_retries))
+                raise error
             counts["conflicts"] += 1
             try:
                 body = _json(getattr(core, read_name)(name, namespace, _preload_content=False))
@@ -118,19 +128,22 @@ def _replace_one(core, read_name, replace_name, kind, obj, max_retries, counts):
                 if _status(exc2) == 404:
                     counts["gone"] += 1
                     return
-                raise
+                raise _error(exc2, "read", "%s %s/%s" % (kind, namespace, name), where)
             body.setdefault("apiVersion", "v1")
             body.setdefault("kind", kind)
 
 
-def reencrypt(core, resources, page_size=100, max_retries=5, check_mode=False):
-    """Rewrite every object of every resource; {resource: counters}."""
+def reencrypt(core, resources, page_size=100, max_retries=5, check_mode=False, where=None):
+    """Rewrite every object of every resource; {resource: counters}.
+
+    where: {server, kubeconfig} named in error messages.
+    """
     bad = unsupported(resources)
     if bad:
         raise ReencryptError("cannot re-encrypt %s: only %s are supported; re-encrypt those by hand "
                              "(kubectl get <resource> -A -o json | kubectl replace -f -)"
                              % (", ".join(bad), ", ".join(CORE_RESOURCES)))
-    return {r: rewrite(core, r, page_size, max_retries, check_mode) for r in resources}
+    return {r: rewrite(core, r, page_size, max_retries, check_mode, where=where) for r in resources}
 
 
 __all__ = ["CORE_RESOURCES", "ReencryptError", "unsupported", "rewrite", "reencrypt"]

@@ -42,16 +42,24 @@ class ReportError(Exception):
     """The node results cannot be assembled into a report."""
 
 
-def build_report(nodes, benchmark=DEFAULT_BENCHMARK, not_evaluated=None, versions=None, benchmark_source=None,
-                 upgrade=None):
+CLUSTER_ROW = "cluster"
+
+
+def build_report(nodes, benchmark=DEFAULT_BENCHMARK, not_evaluated=None, cluster=None, versions=None,
+                 benchmark_source=None, upgrade=None):
     """nodes: {host: {results: [...], node_roles: [...]} } (cis_node_facts results) -> the report dict.
 
     not_evaluated: hosts of the play that produced no results (unreachable or failed before the audit);
     they are listed, never silently dropped.
+    cluster: the cluster row (cis_cluster_results: results, node_roles [cluster], findings) from the
+    cluster_policies role; it becomes the row "cluster" and its findings the report's "cluster_findings".
     versions: {host: Kubernetes version}; each node gets the version table's notes for its version.
     benchmark_source: how the benchmark was chosen ("operator", or the version it was detected from).
     upgrade: {target_version, nodes: {host: [findings]}} from _version_checks.upgrade_findings.
     """
+    if cluster:
+        nodes = dict(nodes or {})
+        nodes[CLUSTER_ROW] = cluster
     if benchmark not in BENCHMARKS:
         raise ReportError("unknown benchmark %r" % (benchmark,))
     if not isinstance(nodes, dict) or not nodes:
@@ -85,18 +93,37 @@ def build_report(nodes, benchmark=DEFAULT_BENCHMARK, not_evaluated=None, version
         "totals": totals,
         "failed": failed,
         "not_evaluated": sorted(set(not_evaluated or []) - set(out_nodes)),
+        "cluster_findings": [dict((k, f.get(k)) for k in _FINDING_FIELDS) for f in (cluster or {}).get("findings") or []],
     }
     if versions is not None or benchmark_source:
         report["benchmark_source"] = benchmark_source or "operator"
         report["versions"] = dict((host, {"kubernetes_version": (versions or {}).get(host),
                                           "notes": version_notes((versions or {}).get(host))})
-                                  for host in sorted(out_nodes))
+                                  for host in sorted(out_nodes) if host != CLUSTER_ROW)
     if upgrade:
         findings = dict((host, list((upgrade.get("nodes") or {}).get(host) or [])) for host in
                         sorted(upgrade.get("nodes") or {}))
         report["upgrade"] = {"target_version": upgrade.get("target_version"), "nodes": findings,
                              "summary": version_summary([f for items in findings.values() for f in items])}
     return report
+
+
+_FINDING_FIELDS = ("check", "object", "namespace", "detail", "why", "counts", "enforced")
+_CHECK_IDS_CACHE = {}
+
+
+def _check_ids(benchmark):
+    """check key -> control id in a benchmark (section 5), for the findings table."""
+    if benchmark not in _CHECK_IDS_CACHE:
+        _CHECK_IDS_CACHE[benchmark] = dict((c["target"].get("check"), c["id"]) for c in controls(benchmark)
+                                           if c["target"]["type"] == "cluster" and c["target"].get("check"))
+    return _CHECK_IDS_CACHE[benchmark]
+
+
+def findings_rows(report):
+    """The cluster findings that count, each with its control id in the report's benchmark ('-' for checklist)."""
+    ids = _check_ids(report["benchmark"])
+    return [dict(f, id=ids.get(f["check"], "-")) for f in report.get("cluster_findings") or [] if f.get("counts")]
 
 
 def summary_lines(report):
@@ -185,6 +212,18 @@ def render_markdown(report):
         out.append("None.")
     if report.get("not_evaluated"):
         out += ["", "**Not evaluated** (unreachable or failed before the audit): " + ", ".join(report["not_evaluated"])]
+    rows = findings_rows(report)
+    if report.get("cluster_findings") is not None and CLUSTER_ROW in report["nodes"]:
+        out += ["", "## Cluster findings", ""]
+        if rows:
+            out += ["| id | check | object | finding | why it matters |", "|---|---|---|---|---|"]
+            out += ["| %s | %s | %s | %s | %s |" % tuple(_md(r[k]) for k in ("id", "check", "object", "detail", "why"))
+                    for r in rows]
+        else:
+            out.append("None.")
+        listed = len(report["cluster_findings"]) - len(rows)
+        if listed:
+            out += ["", "%d more built-in or exempt (listed in report.json, not counted)." % listed]
     out += ["", "## All controls", "", "| id | title | " + " | ".join(hosts) + " |",
             "|---|---|" + "---|" * len(hosts)]
     for ctl, cells in _grid(report):
@@ -257,7 +296,19 @@ def render_html(report):
                 _esc(cell["observed"]), _esc(cell["expected"]), _esc(cell["reason"]))
             row.append('<td class="%s" title="%s">%s</td>' % (status, tip, _SYMBOL[status]))
         parts.append("".join(row) + "</tr>")
-    parts.append("</table><h2>Failed controls</h2>")
+    parts.append("</table>")
+    rows = findings_rows(report)
+    if report.get("cluster_findings") is not None and CLUSTER_ROW in report["nodes"]:
+        parts.append("<h2>Cluster findings</h2>")
+        if rows:
+            parts.append("<table><tr><th>id</th><th>check</th><th>object</th><th>finding</th><th>why it matters</th></tr>")
+            for r in rows:
+                parts.append("<tr>%s</tr>" % "".join("<td>%s</td>" % _esc(r[k]) for k in
+                                                     ("id", "check", "object", "detail", "why")))
+            parts.append("</table>")
+        else:
+            parts.append("<p>None.</p>")
+    parts.append("<h2>Failed controls</h2>")
     if report["failed"]:
         parts.append("<table><tr><th>node</th><th>id</th><th>title</th><th>observed</th><th>expected</th>"
                      "<th>reason</th></tr>")
@@ -346,6 +397,6 @@ def render_controls_markdown():
 
 
 __all__ = [
-    "REPORT_SCHEMA_VERSION", "RENDERERS", "ReportError", "build_report", "summary_lines", "render_json",
+    "REPORT_SCHEMA_VERSION", "RENDERERS", "CLUSTER_ROW", "ReportError", "build_report", "findings_rows", "summary_lines", "render_json",
     "render_junit", "render_markdown", "render_html", "render_controls_markdown",
 ]

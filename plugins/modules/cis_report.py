@@ -33,6 +33,11 @@ options:
     type: list
     elements: str
     default: []
+  cluster:
+    description:
+      - The cluster row (filter C(cis_cluster_results) over the C(k8s_hardening_cluster) fact of the cluster_policies
+        role) - CIS section 5 evaluated through the API, with its findings. Omitted, the report has node rows only.
+    type: dict
   benchmark:
     description: The benchmark the nodes were evaluated for.
     type: str
@@ -95,6 +100,10 @@ not_evaluated:
   description: Hosts without results.
   type: list
   returned: always
+cluster_findings:
+  description: How many cluster findings count (0 without a cluster row).
+  type: int
+  returned: always
 files:
   description: The report files (written or, in check mode, that would be written).
   type: list
@@ -133,7 +142,7 @@ def _write(module, path, data, mode):
 
 def plan(params):
     """(report, {path: bytes}) for the requested formats."""
-    report = build_report(params["nodes"], params["benchmark"], params["not_evaluated"],
+    report = build_report(params["nodes"], params["benchmark"], params["not_evaluated"], params.get("cluster"),
                           versions=params.get("versions"), benchmark_source=params.get("benchmark_source"),
                           upgrade=params.get("upgrade"))
     files = {}
@@ -149,6 +158,7 @@ def main():
             dest=dict(type="path", required=True),
             nodes=dict(type="dict", required=True),
             not_evaluated=dict(type="list", elements="str", default=[]),
+            cluster=dict(type="dict"),
             benchmark=dict(type="str", default="cis-1.12", choices=["cis-1.10", "cis-1.11", "cis-1.12"]),
             formats=dict(type="list", elements="str", default=["json", "junit", "markdown", "html"],
                          choices=["json", "junit", "markdown", "html"]),
@@ -176,6 +186,7 @@ def main():
         for path in changed_files:
             _write(module, path, files[path], module.params["mode"])
     module.exit_json(changed=bool(changed_files), summary_lines=summary_lines(report), failed_controls=report["failed"],
+                     cluster_findings=len([f for f in report["cluster_findings"] if f.get("counts")]),
                      totals=report["totals"], not_evaluated=report["not_evaluated"], files=sorted(files),
                      changed_files=changed_files, diff=diff)
 

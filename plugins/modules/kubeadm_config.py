@@ -119,10 +119,13 @@ config:
 """
 
 import os
+import sys
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio import keep_backup
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._k8s_api import (
+    api_status, client_problem, client_version, core_v1_api, describe_api_error, kubeconfig_server, read_kubeconfig)
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._kubeadm_config import (
     CLUSTER_CONFIGMAP, CLUSTER_KIND, KUBELET_CONFIGMAP, KubeadmConfigError, apply_contributions,
@@ -136,40 +139,80 @@ from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._tls import 
 NAMESPACE = "kube-system"
 
 
+UPLOAD_PHASE = {"kubeadm-config": "kubeadm", "kubelet-config": "kubelet"}
+
+
+def missing_configmap_hint(name):
+    """What to do when kube-system/<name> does not exist (HTTP 404)."""
+    return ("ConfigMap %s/%s does not exist (HTTP 404): kubeadm init uploads it; upload it with "
+            "`kubeadm init phase upload-config %s --config <your kubeadm config>` on a control-plane node, or use "
+            "target=file (kubeadm_persist_target: file) to write the would-be content to a file instead; nothing written"
+            % (NAMESPACE, name, UPLOAD_PHASE.get(name, "all")))
+
+
 class ApiTarget(object):
-    """kube-system ConfigMaps through the kubernetes client."""
+    """kube-system ConfigMaps through the kubernetes client; every API error becomes one message."""
 
     def __init__(self, kubeconfig, timeout):
-        from kubernetes import client, config  # imported only when the API is used
-        cfg = client.Configuration()
-        config.load_kube_config(config_file=kubeconfig, client_configuration=cfg)
-        cfg.retries = 1  # a down API should fall back quickly, not after urllib3's default retries
-        self.api = client.CoreV1Api(client.ApiClient(cfg))
+        self.kubeconfig = kubeconfig
+        # a down API should fall back quickly, not after urllib3's default retries
+        self.api, self.server = core_v1_api(kubeconfig, retries=1)
         self.timeout = timeout
 
+    def error(self, exc, action, what, hints=None):
+        return describe_api_error(exc, action, what, self.server, self.kubeconfig, hints)
+
+    def ping(self):
+        self.api.get_api_resources(_request_timeout=self.timeout)
+
     def read(self, name, key):
-        cm = self.api.read_namespaced_config_map(name, NAMESPACE, _request_timeout=self.timeout)
+        try:
+            cm = self.api.read_namespaced_config_map(name, NAMESPACE, _request_timeout=self.timeout)
+        except Exception as exc:  # ApiException, urllib3 errors: one message, never a traceback
+            raise ApiError(self.error(exc, "read", "ConfigMap %s/%s" % (NAMESPACE, name),
+                                      {404: missing_configmap_hint(name)}))
         return (cm.data or {}).get(key, "")
 
     def write(self, name, key, text):
-        self.api.patch_namespaced_config_map(name, NAMESPACE, {"data": {key: text}}, _request_timeout=self.timeout)
+        try:
+            self.api.patch_namespaced_config_map(name, NAMESPACE, {"data": {key: text}},
+                                                 _request_timeout=self.timeout)
+        except Exception as exc:
+            raise ApiError(self.error(exc, "patch", "ConfigMap %s/%s" % (NAMESPACE, name),
+                                      {404: missing_configmap_hint(name)}))
+
+
+class ApiError(Exception):
+    """An API call failed; the message says what and what to do."""
 
 
 def _api_target(module):
-    """(ApiTarget or None, error string). Only connection problems fall back to file."""
+    """(ApiTarget or None, why not). Without a kubeconfig, client or answering API, auto falls back to file;
+    an API that answers with an error (401, 403, ...) fails even in auto: that is no reason to write a file."""
     params = module.params
     if params["target"] == "file":
         return None, "target=file"
     if not os.path.exists(params["kubeconfig"]):
         return None, "%s does not exist" % params["kubeconfig"]
+    version, import_error = client_version()
+    problem = client_problem(version, import_error, python=sys.executable)
+    if problem:
+        return None, problem
+    data, problem = read_kubeconfig(params["kubeconfig"])
+    if problem:
+        return None, problem
     try:
         target = ApiTarget(params["kubeconfig"], params["api_timeout"])
-        target.api.get_api_resources(_request_timeout=params["api_timeout"])
-        return target, None
-    except ImportError as exc:
-        return None, "the kubernetes Python client is missing: %s" % exc
-    except Exception as exc:  # connection refused, TLS, timeout: the API is not reachable
-        return None, "API not reachable: %s" % exc
+    except Exception as exc:  # ConfigException: a kubeconfig the client cannot use
+        return None, describe_api_error(exc, "load", "the kubeconfig", kubeconfig_server(data)[0], params["kubeconfig"])
+    try:
+        target.ping()
+    except Exception as exc:
+        message = target.error(exc, "query", "the API's resource list")
+        if api_status(exc) is not None:
+            module.fail_json(msg=message)
+        return None, message
+    return target, None
 
 
 def _parse(text, kind, key, default):
@@ -197,7 +240,7 @@ def run(module):
     kind = CLUSTER_KIND if is_cluster else KUBELET_KIND
     api, why = _api_target(module)
     if api is None and params["target"] == "api":
-        module.fail_json(msg="target=api but %s" % why)
+        module.fail_json(msg="target=api but the API cannot be used: %s" % why)
     if api is None and not params["dest"]:
         module.fail_json(msg="the API cannot be used (%s) and dest is not set" % why)
 
@@ -222,6 +265,8 @@ def run(module):
                                                                 "settings.tlsCipherSuites", profile="kubelet")
             after, errors = apply_kubelet_settings(before, settings, normalize_cipher_suites)
             persist_warnings = []
+    except ApiError as exc:
+        module.fail_json(msg=str(exc))
     except (KubeadmConfigError, ValueError) as exc:
         module.fail_json(msg="%s: %s; nothing written" % (name, exc))
     if errors:
@@ -249,7 +294,10 @@ def run(module):
                               after_header=result["target"], before=dump(before), after=dump(after))
     if changed and not module.check_mode:
         if api is not None:
-            api.write(name, key, dump(after))
+            try:
+                api.write(name, key, dump(after))
+            except ApiError as exc:
+                module.fail_json(msg=str(exc))
         else:
             directory = os.path.dirname(dest)
             if not os.path.isdir(directory):

@@ -65,29 +65,17 @@ counts:
   sample: {secrets: {listed: 42, replaced: 42, conflicts: 1, gone: 0}}
 """
 
-import traceback
+import sys
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._k8s_api import (
+    client_problem, client_version, core_v1_api, describe_api_error, kubeconfig_server, read_kubeconfig)
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._reencrypt import (
     ReencryptError,
     reencrypt,
     unsupported,
 )
-
-try:
-    from kubernetes import client as k8s_client
-    from kubernetes import config as k8s_config
-    HAS_K8S = True
-    K8S_IMPORT_ERROR = None
-except ImportError:
-    HAS_K8S = False
-    K8S_IMPORT_ERROR = traceback.format_exc()
-
-
-def core_api(kubeconfig):
-    api_client = k8s_config.new_client_from_config(config_file=kubeconfig)
-    return k8s_client.CoreV1Api(api_client)
 
 
 def run(module):
@@ -97,17 +85,24 @@ def run(module):
         module.fail_json(msg="resources: cannot re-encrypt %s; only secrets and configmaps are supported" % bad)
     if params["page_size"] < 1 or params["max_retries"] < 0:
         module.fail_json(msg="page_size must be 1 or more and max_retries 0 or more")
-    if not HAS_K8S:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=K8S_IMPORT_ERROR)
+    version, import_error = client_version()
+    problem = client_problem(version, import_error, python=sys.executable)
+    if problem:
+        module.fail_json(msg="re-encryption needs the kubernetes client: " + problem)
+    data, problem = read_kubeconfig(params["kubeconfig"])
+    if problem:
+        module.fail_json(msg="re-encryption: " + problem)
+    where = {"server": kubeconfig_server(data)[0], "kubeconfig": params["kubeconfig"]}
     try:
-        core = core_api(params["kubeconfig"])
+        core, where["server"] = core_v1_api(params["kubeconfig"])
+    except Exception as exc:  # ConfigException: a kubeconfig the client cannot use
+        module.fail_json(msg=describe_api_error(exc, "load", "the kubeconfig", where["server"], params["kubeconfig"]))
+    try:
         counts = reencrypt(core, params["resources"], params["page_size"], params["max_retries"],
-                           check_mode=module.check_mode)
+                           check_mode=module.check_mode, where=where)
     except ReencryptError as exc:
-        module.fail_json(msg=str(exc))
-    except Exception as exc:  # connection refused, 401, bad kubeconfig: say so, no object content
-        module.fail_json(msg="re-encryption through %s failed: %s" % (params["kubeconfig"], exc.__class__.__name__
-                                                                      + ": " + str(exc)[:300]))
+        module.fail_json(msg="re-encryption stopped (objects before this one are done; running again is safe): %s"
+                         % exc)
     if module.check_mode:
         changed = any(c["listed"] for c in counts.values())
     else:

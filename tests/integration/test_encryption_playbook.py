@@ -2,15 +2,22 @@
 
 localhost (connection local) is the only control-plane node; every path points
 into a temp dir and k8s_hardening_defer_rollout is true, so no static pod is
-touched (there is no kube-apiserver here: the restart is the static_pods role's
-job, tested elsewhere). The re-encryption stage talks, with the real kubernetes
-client, to FakeSecretsAPI (a FAKE apiserver, tests/integration/fake_secrets_api.py)
-whose "current key" is read from the config file the playbook wrote, so the test
-sees which key every Secret was last written with.
+touched (restarting kube-apiserver between the stages is the static_pods role's
+job, tested elsewhere). The playbook's first play checks the API with the k8s_api
+role against a REAL kube-apiserver (realk8s.ControlPlane, k8s_api_kubeconfig).
+The re-encryption stage itself talks, with the real kubernetes client, to
+FakeSecretsAPI (a FAKE apiserver, tests/integration/fake_secrets_api.py, through
+encryption_kubeconfig) whose "current key" is read from the config file the
+playbook wrote: without the restarts between stages a real apiserver would still
+write with the key it started with, and an apiserver failing exactly during the
+re-encryption (the interrupted run) can only be injected there. The re-encryption
+through a real apiserver, with the keys seen in etcd, is test_secrets_reencrypt_real.py.
 
 What it proves: the key material never appears in the output at -vvv; the
 stages happen in the upstream order; a run interrupted at the re-encryption
-completes when started again; bad input fails before anything is written.
+completes when started again; bad input fails before anything is written; a node
+without the kubernetes client stops the rotation in its first play, before any
+stage touches a node (issue 11).
 """
 import base64
 import json
@@ -21,6 +28,8 @@ import sys
 import pytest
 import yaml
 
+import realk8s
+from ansible_local import venv_without_kubernetes
 from fake_secrets_api import FakeSecretsAPI
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -42,20 +51,22 @@ def secrets_in(path):
 
 
 class Run:
-    def __init__(self, tmp_path, api):
+    def __init__(self, tmp_path, api, real_api=None, python=sys.executable):
         self.tmp = tmp_path
         self.enc = tmp_path / "enc"
         self.config = str(self.enc / "encryption-config.yaml")
         self.state = str(self.enc / "rotation-state.json")
         self.inventory = tmp_path / "inventory.ini"
         self.inventory.write_text("[control_plane]\nlocalhost ansible_connection=local ansible_python_interpreter=%s\n"
-                                  % sys.executable)
+                                  % python)
         self.vars = {
             "encryption_dir": str(self.enc), "encryption_config_path": self.config,
             "encryption_state_path": self.state, "encryption_kubernetes_minor": 28,
             "encryption_backup_dir": str(tmp_path / "backup"), "k8s_hardening_defer_rollout": True,
             "encryption_kubeconfig": api.kubeconfig(tmp_path / "admin.conf"), "encryption_census_enabled": False,
         }
+        if real_api is not None:
+            self.vars["k8s_api_kubeconfig"] = real_api.admin_kubeconfig
         self.outputs = []
 
     def playbook(self, playbook="playbooks/rotate_encryption_key.yml", **extra):
@@ -83,6 +94,17 @@ class Run:
                     assert form not in out, "key material in the ansible output"
 
 
+@pytest.fixture(scope="module")
+def real_api(tmp_path_factory):
+    """A real kube-apiserver for the k8s_api preflight of the playbook's first play."""
+    realk8s.skip_or_fail(pytest)
+    cp = realk8s.ControlPlane(str(tmp_path_factory.mktemp("rotation-api")))
+    try:
+        yield cp.start()
+    finally:
+        cp.stop()
+
+
 @pytest.fixture
 def api():
     with FakeSecretsAPI() as fake:
@@ -91,8 +113,8 @@ def api():
         yield fake
 
 
-def test_enable_then_rotate_with_no_key_in_output(tmp_path, api):
-    run = Run(tmp_path, api)
+def test_enable_then_rotate_with_no_key_in_output(tmp_path, api, real_api):
+    run = Run(tmp_path, api, real_api)
     api.store.writer_from = lambda: writer_of(run.config)
     # enabling encryption on a cluster without it is a rotation from identity
     rc, out = run.playbook(k8s_hardening_rotate_new_key=False)
@@ -121,8 +143,8 @@ def test_enable_then_rotate_with_no_key_in_output(tmp_path, api):
     run.assert_no_key_in_output()
 
 
-def test_interrupted_reencryption_is_completed_by_the_next_run(tmp_path, api):
-    run = Run(tmp_path, api)
+def test_interrupted_reencryption_is_completed_by_the_next_run(tmp_path, api, real_api):
+    run = Run(tmp_path, api, real_api)
     api.store.writer_from = lambda: writer_of(run.config)
     run.vars["encryption_keys"] = [{"name": "mine", "secret": USER_KEY}]
     run.vars["encryption_provider"] = "aescbc"
@@ -150,3 +172,21 @@ def test_bad_key_fails_before_anything_is_written(tmp_path, api):
     assert "encryption_keys" in out and "16 bytes" in out
     assert short not in out
     assert not run.enc.exists()
+
+
+def test_rotation_stops_in_its_first_play_without_the_client(tmp_path, api, real_api):
+    """Regression (issue 11): the reencrypt stage failed for lack of the kubernetes library after the add and
+    promote stages had changed every control-plane node. Now the first play checks it and stops."""
+    python = venv_without_kubernetes(tmp_path / "venv")
+    if python is None:
+        pytest.skip("the system Python has the kubernetes library, so no venv without it can be built from it")
+    run = Run(tmp_path, api, real_api, python=python)
+    rc, out = run.playbook()
+    assert rc != 0
+    assert "Check the Kubernetes API where the re-encryption runs" in out
+    assert "the Kubernetes API cannot be used from localhost (Python %s)" % python in out, out[-4000:]
+    assert "-m pip install" in out and "python3-kubernetes" in out
+    # nothing was touched: no stage ran, no config, no state record, no Secret rewritten
+    assert "Encryption stages, pass 1" not in out and "encryption stage" not in out
+    assert not run.enc.exists()
+    assert set(api.store.stored_with.values()) == {"identity"} and api.store.puts == 0

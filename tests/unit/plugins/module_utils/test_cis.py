@@ -79,7 +79,7 @@ EXPECTED_IDS = (
 
 
 def test_table_has_every_control_once():
-    ids = [c["id"] for c in cis.CONTROLS]
+    ids = [c["id"] for c in cis.CONTROLS if not c["id"].startswith("5.")]   # section 5: test_cis_section5.py
     assert sorted(ids) == sorted(EXPECTED_IDS)
     assert len(ids) == len(set(ids))
 
@@ -188,6 +188,7 @@ KUBEADM_FAILS = {"1.1.12", "1.2.1", "1.2.3", "1.2.5", "1.2.9", "1.2.15", "1.2.16
                  "1.2.27", "1.2.28", "1.2.29", "1.3.1", "2.7", "3.2.1", "4.2.12", "4.2.13", "4.2.14"}
 KUBEADM_MANUAL = {"1.2.11", "1.2.20", "4.2.7", "4.2.9", "4.3.1"}
 KUBEADM_NA = {"1.1.9", "1.1.10", "4.1.3", "4.1.4"}
+KUBEADM_NA |= set(c["id"] for c in cis.CONTROLS if c["target"]["type"] == "cluster")   # section 5: the cluster row
 
 
 @pytest.mark.parametrize("ctl", cis.controls("cis-1.12"), ids=lambda c: c["id"])
