@@ -70,7 +70,10 @@ def render():
                  "`k8s_hardening_defer_rollout`, `k8s_hardening_backup_dir`, `k8s_hardening_backup_keep`,",
                  "`k8s_hardening_report_dir`, `k8s_hardening_report_fail_on_failed` — see [design.md](design.md).",
                  "`playbooks/harden.yml` also reads `k8s_hardening_noop_fast_path` and `k8s_hardening_noop_max_age`",
-                 "— see [noop.md](noop.md).", ""]
+                 "— see [noop.md](noop.md). `k8s_hardening_allow_untested_version` (default false) lets a run proceed",
+                 "on a Kubernetes version outside the version table, and `playbooks/audit.yml` reads",
+                 "`k8s_hardening_target_version` (report what would break at that version) — see [versions.md](versions.md).",
+                 ""]
     for role, specs in roles():
         table = role_table(role, specs)
         all_lines.append("## Role `%s`" % role)

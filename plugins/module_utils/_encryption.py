@@ -25,6 +25,8 @@ import secrets
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._deps import yaml
 
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils import _versions
+
 API_VERSION = "apiserver.config.k8s.io/v1"
 KIND = "EncryptionConfiguration"
 
@@ -34,10 +36,8 @@ KEYED_PROVIDERS = ("secretbox", "aescbc", "aesgcm")
 PROVIDERS = KEYED_PROVIDERS + ("kms", "identity")
 # Lengths in bytes of the decoded key.
 KEY_LENGTHS = {"secretbox": (32,), "aescbc": (16, 24, 32), "aesgcm": (16, 24, 32)}
-# First Kubernetes minor version supporting each provider (kms apiVersion v2: 1.25 beta, 1.29 GA).
-PROVIDER_MIN_MINOR = {"identity": 13, "aescbc": 13, "aesgcm": 13, "secretbox": 13, "kms": 13}
-KMS_V2_MIN_MINOR = 25
-AUTOMATIC_RELOAD_MIN_MINOR = 26
+# Which Kubernetes takes which kms apiVersion: the version table (_versions.py, feature gate KMSv1).
+KMS_V1_GATE_VARIABLE = "encryption_kms_v1_feature_gate"
 KEY_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 ENC_PREFIX_RE = re.compile(rb"^k8s:enc:([a-z0-9]+):(v[0-9]+):([^:]*):")
 REDACTED = "<redacted>"
@@ -172,7 +172,21 @@ def single_group(doc, where="encryption config"):
 
 # ---------------------------------------------------------------- validation
 
-def validate_entries(resources, entries, varname, kubernetes_minor=None):
+def kms_v1_problem(config, kubernetes_minor, kms_v1_gate=None, where="kms"):
+    """A sentence when a kms provider with apiVersion v1 (the default when absent) would stop the
+    apiserver at ``kubernetes_minor``: the KMSv1 gate is off by default from 1.29 (version table).
+    ``kms_v1_gate``: the KMSv1 value the apiserver gets (None: the version's default)."""
+    if not kubernetes_minor or str((config or {}).get("apiVersion") or "v1") != "v1":
+        return None
+    enabled = _versions.gate_default("KMSv1", kubernetes_minor) if kms_v1_gate is None else bool(kms_v1_gate)
+    if enabled:
+        return None
+    return ("%s: kms apiVersion v1 stops kube-apiserver 1.%d (the KMSv1 feature gate is off by default from 1.29); "
+            "use apiVersion: v2 (encryption_kms.apiVersion), or set %s: true, which adds --feature-gates=KMSv1=true"
+            % (where, int(kubernetes_minor), KMS_V1_GATE_VARIABLE))
+
+
+def validate_entries(resources, entries, varname, kubernetes_minor=None, kms_v1_gate=None):
     """Raise EncryptionConfigError with every problem found, naming ``varname``."""
     problems = []
     if not resources:
@@ -193,14 +207,10 @@ def validate_entries(resources, entries, varname, kubernetes_minor=None):
         if ptype in seen_types and ptype != "kms":
             problems.append("%s: provider %s is listed twice; put all its keys in one entry" % (where, ptype))
         seen_types.append(ptype)
-        if kubernetes_minor:
-            if kubernetes_minor < PROVIDER_MIN_MINOR[ptype]:
-                problems.append("%s: not supported by Kubernetes 1.%d" % (where, kubernetes_minor))
-            if ptype == "kms" and str((entry.get("config") or {}).get("apiVersion")) == "v2" \
-                    and kubernetes_minor < KMS_V2_MIN_MINOR:
-                problems.append("%s: kms apiVersion v2 needs Kubernetes 1.%d or later (detected 1.%d)"
-                                % (where, KMS_V2_MIN_MINOR, kubernetes_minor))
         if ptype == "kms":
+            problem = kms_v1_problem(entry.get("config"), kubernetes_minor, kms_v1_gate, where)
+            if problem:
+                problems.append(problem)
             if not (entry.get("config") or {}).get("name"):
                 problems.append("%s: kms needs a name" % where)
             continue
@@ -230,9 +240,9 @@ def validate_entries(resources, entries, varname, kubernetes_minor=None):
         raise EncryptionConfigError("; ".join(problems))
 
 
-def validate_doc(doc, varname, kubernetes_minor=None):
+def validate_doc(doc, varname, kubernetes_minor=None, kms_v1_gate=None):
     for resources, entries in groups(doc, varname):
-        validate_entries(resources, entries, varname, kubernetes_minor)
+        validate_entries(resources, entries, varname, kubernetes_minor, kms_v1_gate)
 
 
 # ---------------------------------------------------------------- redacted views
@@ -409,7 +419,7 @@ def describe_file(path, state_path):
 
 
 __all__ = [
-    "API_VERSION", "KIND", "KEYED_PROVIDERS", "PROVIDERS", "KEY_LENGTHS", "AUTOMATIC_RELOAD_MIN_MINOR",
+    "API_VERSION", "KIND", "KEYED_PROVIDERS", "PROVIDERS", "KEY_LENGTHS", "KMS_V1_GATE_VARIABLE", "kms_v1_problem",
     "REDACTED", "EncryptionConfigError", "generate_secret", "decode_secret", "next_key_name",
     "entry_from_doc", "entry_to_doc", "build_config", "parse_config", "groups", "single_group",
     "validate_entries", "validate_doc", "entry_label", "summarize", "summary_text", "key_fingerprint",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit, urlunsplit
 
-from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils import _pki
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils import _pki, _versions
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._tls import (
     STRONG_SUITES, TLSConfigError, cipher_suites_for, tls_min_version,
 )
@@ -22,13 +22,6 @@ from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._tls import 
 class EtcdConfigError(Exception):
     """Bad input for etcd hardening; the message names the variable and the fix."""
 
-
-# etcd flags that exist only from some version on (anything not listed here is
-# in every etcd kubeadm has shipped, 3.4+)
-FLAG_MIN_VERSION = {
-    "tls-min-version": (3, 5, 8),     # etcd v3.5.8 changelog: --tls-min-version/--tls-max-version
-    "tls-max-version": (3, 5, 8),
-}
 
 # HTTP/2 (etcd's gRPC) needs an AES-128-GCM ECDHE suite for the certificate's key
 # type; etcd 3.4 dies with "http2: TLSConfig.CipherSuites is missing an
@@ -54,32 +47,14 @@ BUNDLE_FILE = "etcd/ca-bundle.crt"  # trust bundle during a CA replacement
 
 
 # --------------------------------------------------------------------------- version
-def parse_version(text):
-    """(major, minor, patch) from an image ("registry.k8s.io/etcd:3.5.10-0"),
-    `etcd --version` output ("etcd Version: 3.4.23") or "3.5.10"; None if absent."""
-    if not text:
-        return None
-    text = str(text).strip()
-    m = re.search(r"Version:\s*v?(\d+)\.(\d+)(?:\.(\d+))?", text)
-    if not m:
-        tag = text.split("@", 1)[0].rsplit("/", 1)[-1]
-        tag = tag.rsplit(":", 1)[-1] if ":" in tag else tag
-        m = re.match(r"v?(\d+)\.(\d+)(?:\.(\d+))?", tag)
-    if not m:
-        return None
-    return int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
-
-
-def version_str(version):
-    return ".".join(str(v) for v in version) if version else "unknown"
+# Versions and the flags each etcd takes: the version table (_versions.py).
+parse_version = _versions.parse_etcd_version
+version_str = _versions.etcd_version_str
 
 
 def supports(flag, version):
-    """True when etcd `version` knows `flag` (unknown version: only flags every etcd has)."""
-    need = FLAG_MIN_VERSION.get(flag)
-    if need is None:
-        return True
-    return version is not None and tuple(version) >= need
+    """True when etcd `version` takes `flag` (unknown version: only flags every etcd has)."""
+    return _versions.flag_allowed("etcd", flag, version)
 
 
 # --------------------------------------------------------------------------- TLS
@@ -165,8 +140,27 @@ def etcd_flags(version, pki_dir, trusted_ca_file, cipher_suites=None, tls_min=No
         if supports("tls-min-version", version):
             flags["tls-min-version"] = value
         else:
-            skipped.append("tls-min-version (etcd %s; needs 3.5.8+)" % version_str(version))
-    return {"flags": flags, "absent_flags": [], "skipped": skipped}
+            skipped.append("tls-min-version (%s)" % _versions.flag_problem("etcd", "tls-min-version",
+                                                                            version or ""))
+    absent = []
+    # etcd 3.6+: no --experimental-* flag is carried forward; kubeadm 1.34 writes the new names too
+    for name in sorted(current_flags):
+        if version is None or supports(name, version):
+            continue
+        replacement = _versions.etcd_replacement(name)
+        if replacement is None:
+            raise EtcdConfigError("the etcd manifest sets --%s: %s; remove it from the manifest (and the "
+                                  "kubeadm-config etcd.local.extraArgs) first"
+                                  % (name, _versions.flag_problem("etcd", name, version)))
+        absent.append(name)
+        new_name, new_value = replacement
+        if new_name == "feature-gates":
+            gates = [g for g in (flags.get("feature-gates") or current_flags.get("feature-gates") or "").split(",")
+                     if g and not g.startswith(new_value.split("=")[0] + "=")]
+            flags["feature-gates"] = ",".join(gates + [new_value])
+        else:
+            flags[new_name] = current_flags[name] if new_value is None else new_value
+    return {"flags": flags, "absent_flags": absent, "skipped": skipped}
 
 
 def apiserver_etcd_flags(pki_dir, trusted_ca_file):
@@ -432,6 +426,7 @@ def plan_node(node, node_ips, nodes, pki_dir, options, controller=None, now=None
         "trust_file": trust_file,
         "etcd_version": version_str(version),
         "etcd_flags": built["flags"],
+        "etcd_absent_flags": built["absent_flags"],
         "skipped_flags": built["skipped"],
         "apiserver_flags": apiserver_etcd_flags(pki_dir, trust_file),
         "leaves": leaves,
@@ -441,7 +436,7 @@ def plan_node(node, node_ips, nodes, pki_dir, options, controller=None, now=None
 
 __all__ = [
     "BUNDLE_FILE", "CA_FILE", "DEFAULT_CIPHER_SUITES", "ETCD_LEAVES", "EtcdConfigError",
-    "FLAG_MIN_VERSION", "HTTP2_REQUIRED", "MAX_LEAF_VALIDITY_DAYS",
+    "HTTP2_REQUIRED", "MAX_LEAF_VALIDITY_DAYS",
     "apiserver_etcd_flags", "check_controller_ca", "choose_ca", "etcd_cipher_suites", "etcd_flags",
     "etcd_tls_min_version", "leaf_reasons", "leaves_chain_to", "loopback_metrics_urls",
     "parse_version", "plan_node", "rotation_step", "supports", "trust_bundle", "trust_fingerprints",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils import _versions
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._tls import (
     TLSConfigError,
     cipher_suites_for,
@@ -26,157 +27,154 @@ class FlagError(ValueError):
     """A flag that cannot be written for this component/version."""
 
 
-# Minors the table has been checked against.
-SUPPORTED_MINORS = (28, 34)
+# The versions come from the version table (_versions.py); this module only knows the flags'
+# names and the kind of value each takes.
+SUPPORTED_MINORS = (_versions.MIN_MINOR, _versions.MAX_MINOR)
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
 
 # value kinds: bool, int, tlsver, ciphers, authz, etcd-tlsver, etcd-ciphers, duration, None (any)
-# entry: flag -> (since_minor, removed_in_minor, kind)
-_ANY = (0, None, None)
-_BOOL = (0, None, "bool")
-_INT = (0, None, "int")
+_BOOL = "bool"
+_INT = "int"
 
 _COMMON_SECURE_SERVING = {
-    "bind-address": _ANY,
+    "bind-address": None,
     "secure-port": _INT,
-    "tls-cert-file": _ANY,
-    "tls-private-key-file": _ANY,
-    "tls-min-version": (0, None, "tlsver"),
-    "tls-cipher-suites": (0, None, "ciphers"),
+    "tls-cert-file": None,
+    "tls-private-key-file": None,
+    "tls-min-version": "tlsver",
+    "tls-cipher-suites": "ciphers",
     "profiling": _BOOL,
-    "feature-gates": _ANY,
+    "feature-gates": None,
     "v": _INT,
-    "authentication-kubeconfig": _ANY,
-    "authorization-kubeconfig": _ANY,
-    "client-ca-file": _ANY,
-    "requestheader-client-ca-file": _ANY,
+    "authentication-kubeconfig": None,
+    "authorization-kubeconfig": None,
+    "client-ca-file": None,
+    "requestheader-client-ca-file": None,
     "leader-elect": _BOOL,
-    "kubeconfig": _ANY,
-    "port": (0, 24, "int"),        # insecure port, removed in 1.24
-    "address": (0, 24, None),      # insecure bind address, removed in 1.24
+    "kubeconfig": None,
+    "port": _INT,        # insecure port: removed (version table)
+    "address": None,     # insecure bind address: removed (version table)
 }
 
 FLAGS = {
     "kube-apiserver": {
-        "admission-control-config-file": _ANY,
-        "advertise-address": _ANY,
+        "admission-control-config-file": None,
+        "advertise-address": None,
         "allow-privileged": _BOOL,
         "anonymous-auth": _BOOL,
         "audit-log-compress": _BOOL,
-        "audit-log-format": _ANY,
+        "audit-log-format": None,
         "audit-log-maxage": _INT,
         "audit-log-maxbackup": _INT,
         "audit-log-maxsize": _INT,
-        "audit-log-mode": _ANY,
-        "audit-log-path": _ANY,
+        "audit-log-mode": None,
+        "audit-log-path": None,
         "audit-log-truncate-enabled": _BOOL,
-        "audit-policy-file": _ANY,
-        "audit-webhook-config-file": _ANY,
-        "audit-webhook-mode": _ANY,
-        "authentication-config": (30, None, None),
-        "authorization-config": (30, None, None),
-        "authorization-mode": (0, None, "authz"),
-        "authorization-webhook-config-file": _ANY,
-        "bind-address": _ANY,
-        "client-ca-file": _ANY,
-        "disable-admission-plugins": _ANY,
-        "enable-admission-plugins": _ANY,
+        "audit-policy-file": None,
+        "audit-webhook-config-file": None,
+        "audit-webhook-mode": None,
+        "authentication-config": None,
+        "authorization-config": None,
+        "authorization-mode": "authz",
+        "authorization-webhook-config-file": None,
+        "bind-address": None,
+        "client-ca-file": None,
+        "cloud-config": None,
+        "cloud-provider": None,
+        "disable-admission-plugins": "admission",
+        "enable-admission-plugins": "admission",
         "enable-bootstrap-token-auth": _BOOL,
-        "encryption-provider-config": _ANY,
-        "encryption-provider-config-automatic-reload": (26, None, "bool"),
-        "etcd-cafile": _ANY,
-        "etcd-certfile": _ANY,
-        "etcd-keyfile": _ANY,
-        "etcd-servers": _ANY,
-        "event-ttl": (0, None, "duration"),
-        "feature-gates": _ANY,
-        "kubelet-certificate-authority": _ANY,
-        "kubelet-client-certificate": _ANY,
-        "kubelet-client-key": _ANY,
-        "kubelet-preferred-address-types": _ANY,
+        "encryption-provider-config": None,
+        "encryption-provider-config-automatic-reload": _BOOL,
+        "etcd-cafile": None,
+        "etcd-certfile": None,
+        "etcd-keyfile": None,
+        "etcd-servers": None,
+        "event-ttl": "duration",
+        "feature-gates": None,
+        "kubelet-certificate-authority": None,
+        "kubelet-client-certificate": None,
+        "kubelet-client-key": None,
+        "kubelet-preferred-address-types": None,
         "max-mutating-requests-inflight": _INT,
         "max-requests-inflight": _INT,
         "profiling": _BOOL,
-        "proxy-client-cert-file": _ANY,
-        "proxy-client-key-file": _ANY,
-        "request-timeout": (0, None, "duration"),
-        "requestheader-allowed-names": _ANY,
-        "requestheader-client-ca-file": _ANY,
-        "requestheader-extra-headers-prefix": _ANY,
-        "requestheader-group-headers": _ANY,
-        "requestheader-username-headers": _ANY,
+        "proxy-client-cert-file": None,
+        "proxy-client-key-file": None,
+        "request-timeout": "duration",
+        "requestheader-allowed-names": None,
+        "requestheader-client-ca-file": None,
+        "requestheader-extra-headers-prefix": None,
+        "requestheader-group-headers": None,
+        "requestheader-username-headers": None,
         "secure-port": _INT,
         "service-account-extend-token-expiration": _BOOL,
-        "service-account-issuer": _ANY,
-        "service-account-key-file": _ANY,
+        "service-account-issuer": None,
+        "service-account-key-file": None,
         "service-account-lookup": _BOOL,
-        "service-account-max-token-expiration": (0, None, "duration"),
-        "service-account-signing-key-file": _ANY,
-        "service-cluster-ip-range": _ANY,
-        "strict-transport-security-directives": _ANY,
-        "tls-cert-file": _ANY,
-        "tls-cipher-suites": (0, None, "ciphers"),
-        "tls-min-version": (0, None, "tlsver"),
-        "tls-private-key-file": _ANY,
-        "token-auth-file": _ANY,
+        "service-account-max-token-expiration": "duration",
+        "service-account-signing-key-file": None,
+        "service-cluster-ip-range": None,
+        "strict-transport-security-directives": None,
+        "tls-cert-file": None,
+        "tls-cipher-suites": "ciphers",
+        "tls-min-version": "tlsver",
+        "tls-private-key-file": None,
+        "token-auth-file": None,
         "v": _INT,
-        # removed: setting them fails, removing them (absent_flags) is fine
-        "insecure-port": (0, 24, "int"),
-        "insecure-bind-address": (0, 24, None),
-        "kubelet-https": (0, 22, "bool"),
-        "basic-auth-file": (0, 19, None),
+        # removed (version table): setting them fails, removing them (absent_flags) is fine
+        "insecure-port": _INT,
+        "insecure-bind-address": None,
+        "kubelet-https": _BOOL,
+        "basic-auth-file": None,
     },
     "kube-controller-manager": dict(_COMMON_SECURE_SERVING, **{
-        "cluster-signing-cert-file": _ANY,
-        "cluster-signing-key-file": _ANY,
-        "cluster-signing-duration": (0, None, "duration"),
-        "controllers": _ANY,
-        "root-ca-file": _ANY,
-        "service-account-private-key-file": _ANY,
+        "cluster-signing-cert-file": None,
+        "cluster-signing-key-file": None,
+        "cluster-signing-duration": "duration",
+        "controllers": None,
+        "root-ca-file": None,
+        "service-account-private-key-file": None,
         "terminated-pod-gc-threshold": _INT,
         "use-service-account-credentials": _BOOL,
     }),
     "kube-scheduler": dict(_COMMON_SECURE_SERVING),
     "etcd": {
-        "advertise-client-urls": _ANY,
+        "advertise-client-urls": None,
         "auto-tls": _BOOL,
-        "cert-file": _ANY,
-        "cipher-suites": (0, None, "etcd-ciphers"),
+        "cert-file": None,
+        "cipher-suites": "etcd-ciphers",
         "client-cert-auth": _BOOL,
-        "data-dir": _ANY,
+        "data-dir": None,
         "experimental-initial-corrupt-check": _BOOL,
-        "initial-advertise-peer-urls": _ANY,
-        "initial-cluster": _ANY,
-        "initial-cluster-state": _ANY,
-        "key-file": _ANY,
-        "listen-client-urls": _ANY,
-        "listen-metrics-urls": _ANY,
-        "listen-peer-urls": _ANY,
-        "log-level": _ANY,
-        "name": _ANY,
+        "experimental-watch-progress-notify-interval": "duration",
+        "feature-gates": None,
+        "initial-advertise-peer-urls": None,
+        "initial-cluster": None,
+        "initial-cluster-state": None,
+        "key-file": None,
+        "listen-client-urls": None,
+        "listen-metrics-urls": None,
+        "listen-peer-urls": None,
+        "log-level": None,
+        "name": None,
         "peer-auto-tls": _BOOL,
-        "peer-cert-file": _ANY,
+        "peer-cert-file": None,
         "peer-client-cert-auth": _BOOL,
-        "peer-key-file": _ANY,
-        "peer-trusted-ca-file": _ANY,
+        "peer-key-file": None,
+        "peer-trusted-ca-file": None,
         "snapshot-count": _INT,
-        # etcd 3.5.8+ (kubeadm 1.28 ships 3.5.9/3.5.10): etcd is versioned apart from
-        # Kubernetes, so the etcd role gates this flag on the detected etcd version
-        "tls-min-version": (0, None, "etcd-tlsver"),
-        "trusted-ca-file": _ANY,
+        # etcd is versioned apart from Kubernetes: the version table gates it on the etcd version
+        "tls-min-version": "etcd-tlsver",
+        "trusted-ca-file": None,
+        "watch-progress-notify-interval": "duration",
     },
 }
 
 AUTHZ_MODES = ("AlwaysAllow", "AlwaysDeny", "ABAC", "Webhook", "RBAC", "Node")
 _DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$|^0$")
 _TLS_VERSIONS = ("VersionTLS10", "VersionTLS11", "VersionTLS12", "VersionTLS13")
-
-# AuthenticationConfiguration apiVersion -> first minor that accepts `anonymous`
-ANONYMOUS_IN_AUTHN_CONFIG = {
-    "apiserver.config.k8s.io/v1alpha1": 31,
-    "apiserver.config.k8s.io/v1beta1": 32,
-    "apiserver.config.k8s.io/v1": 34,
-}
+AUTHN_KIND = "AuthenticationConfiguration"
 
 
 def parse_version(version):
@@ -184,10 +182,12 @@ def parse_version(version):
     empty; FlagError for anything else."""
     if version is None or str(version).strip() == "":
         return None
-    match = re.match(r"^v?1\.([0-9]+)(\.[0-9]+)?([-+].*)?$", str(version).strip())
-    if not match:
+    if isinstance(version, int) and not isinstance(version, bool):
+        return version
+    try:
+        return _versions.parse_version(str(version))[1]
+    except _versions.VersionError:
         raise FlagError("kubernetes_version %r is not a Kubernetes version like 1.28.7" % (version,))
-    return int(match.group(1))
 
 
 def _check_value(component, name, value, kind):
@@ -218,35 +218,41 @@ def _check_value(component, name, value, kind):
     return None
 
 
-def validate_flags(component, flags, kubernetes_version=None, allow_unknown=False):
+def validate_flags(component, flags, kubernetes_version=None, allow_unknown=False, etcd_version=None):
     """Check flags about to be written (``{name: value string or None}``).
 
-    Returns a list of warnings; raises FlagError naming every bad flag with
-    the component and the version."""
+    Versions come from the version table: a Kubernetes version for every component, and for etcd
+    also the etcd version (``etcd_version``; its flags are versioned apart). Returns a list of
+    warnings; raises FlagError naming every bad flag with the component and the version."""
     if component not in FLAGS:
         raise FlagError("unknown component %r, expected one of %s" % (component, ", ".join(COMPONENTS)))
     minor = parse_version(kubernetes_version)
     table = FLAGS[component]
     errors = []
     warnings = []
-    if minor is not None and not SUPPORTED_MINORS[0] <= minor <= SUPPORTED_MINORS[1]:
-        warnings.append("Kubernetes 1.%d is outside the versions the flag table was checked "
-                        "against (1.%d to 1.%d)" % (minor, SUPPORTED_MINORS[0], SUPPORTED_MINORS[1]))
+    if minor is not None and not _versions.supported(minor):
+        warnings.append("Kubernetes 1.%d is outside the versions the version table covers "
+                        "(1.%d to 1.%d)" % (minor, SUPPORTED_MINORS[0], SUPPORTED_MINORS[1]))
     for name, value in flags.items():
-        entry = table.get(name)
-        if entry is None:
+        kind = table.get(name, "unknown")
+        if kind == "unknown" and not _versions.flag_problem(component, name, etcd_version or "0.0.0"):
             if not allow_unknown:
                 errors.append("--%s is not a %s flag the collection knows; check the name, or "
                               "set allow_unknown_flags" % (name, component))
             continue
-        since, removed, kind = entry
-        if minor is not None and minor < since:
-            errors.append("--%s of %s needs Kubernetes 1.%d or later; this node runs 1.%d"
-                          % (name, component, since, minor))
-        if minor is not None and removed is not None and minor >= removed:
-            errors.append("--%s of %s was removed in Kubernetes 1.%d; this node runs 1.%d"
-                          % (name, component, removed, minor))
-        problem = _check_value(component, name, value, kind)
+        if component == "etcd":
+            problem = _versions.flag_problem(component, name, etcd_version) if etcd_version else None
+        else:
+            problem = _versions.flag_problem(component, name, minor) if minor is not None else None
+        if problem:
+            errors.append(problem)
+        if kind == "admission":
+            for plugin in [p.strip() for p in (value or "").split(",") if p.strip()]:
+                problem = _versions.admission_plugin_problem(plugin, minor) if minor is not None else None
+                if problem and name == "enable-admission-plugins":
+                    errors.append(problem)
+            continue
+        problem = _check_value(component, name, value, None if kind == "unknown" else kind)
         if problem:
             errors.append(problem)
     if errors:
@@ -254,29 +260,51 @@ def validate_flags(component, flags, kubernetes_version=None, allow_unknown=Fals
     return warnings
 
 
+def authn_config_problems(doc, kubernetes_version, where="the AuthenticationConfiguration"):
+    """What the apiserver at ``kubernetes_version`` refuses in an AuthenticationConfiguration
+    document (its apiVersion, an anonymous block); a list of sentences."""
+    minor = parse_version(kubernetes_version)
+    if not isinstance(doc, dict) or minor is None:
+        return []
+    api = str(doc.get("apiVersion") or "").split("/")[-1] if doc.get("apiVersion") else ""
+    problems = []
+    problem = _versions.config_api_problem(AUTHN_KIND, doc.get("apiVersion"), minor)
+    known = [r["name"].split(" ", 1)[1] for r in _versions.rows(_versions.CONFIG_API, "kube-apiserver")
+             if r["name"].startswith(AUTHN_KIND + " ")]
+    if doc.get("apiVersion") not in known:
+        problems.append("%s: apiVersion %r is not one of %s" % (where, doc.get("apiVersion"), ", ".join(known)))
+    elif problem:
+        problems.append("%s: %s; write %s" % (where, problem, _versions.value("authentication_config_api_version",
+                                                                              minor)))
+    if "anonymous" in doc and not _versions.feature("anonymous_in_authentication_config", minor):
+        problems.append("%s: anonymous in AuthenticationConfiguration (%s) needs Kubernetes 1.32 or later; this "
+                        "node runs 1.%d (control_plane_anonymous_auth_fallback applies)" % (where, api, minor))
+    return problems
+
+
 def check_conflicts(component, flags, kubernetes_version=None, authn_config=None):
     """Check the RESULTING flags of a manifest for combinations the component
-    refuses. ``authn_config`` is the parsed file named by
+    refuses (the version table's conflict rows). ``authn_config`` is the parsed file named by
     ``--authentication-config`` when it could be read. Raises FlagError."""
     if component != "kube-apiserver":
         return
     minor = parse_version(kubernetes_version)
     errors = []
-    if "authorization-config" in flags and "authorization-mode" in flags:
-        errors.append("--authorization-mode and --authorization-config cannot both be set; "
-                      "remove --authorization-mode (absent_flags) when using --authorization-config")
+    present = set(flags)
     if "authentication-config" in flags and isinstance(authn_config, dict) and "anonymous" in authn_config:
-        if "anonymous-auth" in flags:
-            errors.append("--anonymous-auth conflicts with --authentication-config %s, which configures "
-                          "anonymous; remove --anonymous-auth (absent_flags)" % flags["authentication-config"])
-        api = authn_config.get("apiVersion")
-        first = ANONYMOUS_IN_AUTHN_CONFIG.get(api)
-        if first is None:
-            errors.append("anonymous in AuthenticationConfiguration %s is not supported (apiVersion %r)"
-                          % (flags["authentication-config"], api))
-        elif minor is not None and minor < first:
-            errors.append("anonymous in AuthenticationConfiguration %s needs Kubernetes 1.%d or later; "
-                          "this node runs 1.%d" % (api, first, minor))
+        present.add("authentication-config:anonymous")
+    for row in _versions.conflicts(component, minor):
+        if all(member in present for member in row["members"]):
+            plain = [m for m in row["members"] if ":" not in m]
+            if len(plain) == len(row["members"]):
+                shown = "%s cannot both be set" % " and ".join("--%s" % m for m in plain)
+            else:
+                shown = ("%s conflicts with --authentication-config %s, which configures anonymous"
+                         % (" and ".join("--%s" % m for m in plain), flags["authentication-config"]))
+            errors.append("%s (Kubernetes 1.%s); %s" % (shown, minor if minor is not None else "?", row["fix"]))
+    if "authentication-config" in flags and isinstance(authn_config, dict):
+        errors.extend(authn_config_problems(authn_config, kubernetes_version,
+                                            "--authentication-config %s" % flags["authentication-config"]))
     if errors:
         raise FlagError("; ".join(errors))
 
@@ -287,8 +315,8 @@ __all__ = [
     "COMPONENTS",
     "FLAGS",
     "AUTHZ_MODES",
-    "ANONYMOUS_IN_AUTHN_CONFIG",
     "parse_version",
     "validate_flags",
+    "authn_config_problems",
     "check_conflicts",
 ]

@@ -15,6 +15,7 @@ import copy
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._deps import yaml
 
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils import _versions
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._kubelet import (
     KUBELET_API_VERSION, KUBELET_KIND, deep_merge, diff_paths, validate as validate_kubelet)
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._manifest import (
@@ -126,9 +127,10 @@ def dump(doc):
 
 
 def empty_cluster_configuration(kubernetes_minor=None):
-    """kubeadm 1.31+ writes v1beta4, older v1beta3."""
-    version = V1BETA4 if kubernetes_minor is not None and int(kubernetes_minor) >= 31 else V1BETA3
-    return {"apiVersion": version, "kind": CLUSTER_KIND}
+    """The form the cluster's kubeadm stores (version table: v1beta4 from 1.31, older v1beta3)."""
+    if kubernetes_minor is None:
+        return {"apiVersion": V1BETA3, "kind": CLUSTER_KIND}
+    return {"apiVersion": _versions.value("kubeadm_config_api_version", int(kubernetes_minor)), "kind": CLUSTER_KIND}
 
 
 # --------------------------------------------------------------------------
@@ -274,11 +276,16 @@ def _unknown(where, mapping, allowed):
             for key in mapping if key not in allowed]
 
 
-def validate_cluster_configuration(doc):
-    """Errors for field names and shapes kubeadm v1beta3/v1beta4 would reject."""
+def validate_cluster_configuration(doc, kubernetes_minor=None):
+    """Errors for field names and shapes kubeadm v1beta3/v1beta4 would reject, and (with the cluster's
+    minor) an apiVersion its kubeadm cannot read (version table: v1beta3 gone in 1.36)."""
     version = doc.get("apiVersion")
     if version not in (V1BETA3, V1BETA4):
         return ["apiVersion must be %s or %s, got %r" % (V1BETA3, V1BETA4, version)]
+    if kubernetes_minor:
+        problem = _versions.config_api_problem(CLUSTER_KIND, version, int(kubernetes_minor))
+        if problem:
+            return [problem]
     if doc.get("kind") != CLUSTER_KIND:
         return ["kind must be %s, got %r" % (CLUSTER_KIND, doc.get("kind"))]
     errors = _unknown(CLUSTER_KIND, doc, _CLUSTER_FIELDS[version])

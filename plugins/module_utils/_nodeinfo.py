@@ -16,6 +16,7 @@ import shlex
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._deps import yaml
 
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils import _versions
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._manifest import (
     ManifestError,
     get_flags,
@@ -44,14 +45,19 @@ class NodeInfoError(Exception):
 
 
 def parse_version(text):
-    """Return (full, minor) from 'v1.28.7', '1.28.7-rc.1' or an image tag, or (None, None)."""
+    """Return (full, minor) from 'v1.28.7', '1.28.7-rc.1' or an image tag, or (None, None).
+    What a version means is the version table's (_versions.parse_version: major 1)."""
     if not text:
         return None, None
     text = text.strip()
     m = _VERSION_RE.search(text.split(" ")[-1])
     if not m:
         return None, None
-    return "%s.%s.%s" % m.groups(), int(m.group(2))
+    try:
+        _major, minor, patch = _versions.parse_version(m.group(0))
+    except _versions.VersionError:
+        return None, None
+    return "1.%d.%d" % (minor, patch), minor
 
 
 def image_tag(image):

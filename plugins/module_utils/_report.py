@@ -27,8 +27,10 @@ from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._cis import 
     controls,
     describe_test,
 )
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._version_checks import (
+    summary as version_summary, version_notes)
 
-REPORT_SCHEMA_VERSION = 1
+REPORT_SCHEMA_VERSION = 1   # "versions", "benchmark_source" and "upgrade" are optional keys
 _SYMBOL = {"pass": "PASS", "fail": "FAIL", "waived": "WAIVED", "not_applicable": "N/A", "manual": "MANUAL",
            "missing": "-"}
 _COLOUR = {"pass": "#c8e6c9", "fail": "#ef9a9a", "waived": "#fff59d", "not_applicable": "#eeeeee",
@@ -43,13 +45,17 @@ class ReportError(Exception):
 CLUSTER_ROW = "cluster"
 
 
-def build_report(nodes, benchmark=DEFAULT_BENCHMARK, not_evaluated=None, cluster=None):
+def build_report(nodes, benchmark=DEFAULT_BENCHMARK, not_evaluated=None, cluster=None, versions=None,
+                 benchmark_source=None, upgrade=None):
     """nodes: {host: {results: [...], node_roles: [...]} } (cis_node_facts results) -> the report dict.
 
     not_evaluated: hosts of the play that produced no results (unreachable or failed before the audit);
     they are listed, never silently dropped.
     cluster: the cluster row (cis_cluster_results: results, node_roles [cluster], findings) from the
     cluster_policies role; it becomes the row "cluster" and its findings the report's "cluster_findings".
+    versions: {host: Kubernetes version}; each node gets the version table's notes for its version.
+    benchmark_source: how the benchmark was chosen ("operator", or the version it was detected from).
+    upgrade: {target_version, nodes: {host: [findings]}} from _version_checks.upgrade_findings.
     """
     if cluster:
         nodes = dict(nodes or {})
@@ -78,7 +84,7 @@ def build_report(nodes, benchmark=DEFAULT_BENCHMARK, not_evaluated=None, cluster
                 failed.append({"node": host, "id": row["id"], "title": row["title"], "observed": row["observed"],
                                "expected": row["expected"], "reason": row["reason"]})
         out_nodes[host] = {"node_roles": list(data.get("node_roles") or []), "summary": summary, "results": rows}
-    return {
+    report = {
         "schema_version": REPORT_SCHEMA_VERSION,
         "benchmark": benchmark,
         "controls": [{"id": c["id"], "title": c["title"], "section": c["section"], "scored": c["scored"],
@@ -89,6 +95,17 @@ def build_report(nodes, benchmark=DEFAULT_BENCHMARK, not_evaluated=None, cluster
         "not_evaluated": sorted(set(not_evaluated or []) - set(out_nodes)),
         "cluster_findings": [dict((k, f.get(k)) for k in _FINDING_FIELDS) for f in (cluster or {}).get("findings") or []],
     }
+    if versions is not None or benchmark_source:
+        report["benchmark_source"] = benchmark_source or "operator"
+        report["versions"] = dict((host, {"kubernetes_version": (versions or {}).get(host),
+                                          "notes": version_notes((versions or {}).get(host))})
+                                  for host in sorted(out_nodes) if host != CLUSTER_ROW)
+    if upgrade:
+        findings = dict((host, list((upgrade.get("nodes") or {}).get(host) or [])) for host in
+                        sorted(upgrade.get("nodes") or {}))
+        report["upgrade"] = {"target_version": upgrade.get("target_version"), "nodes": findings,
+                             "summary": version_summary([f for items in findings.values() for f in items])}
+    return report
 
 
 _FINDING_FIELDS = ("check", "object", "namespace", "detail", "why", "counts", "enforced")
@@ -120,6 +137,14 @@ def summary_lines(report):
     for item in report["failed"]:
         lines.append("FAIL %s %s %s: observed %s; expected %s" % (
             item["node"], item["id"], item["title"], item["observed"] or "(nothing)", item["expected"]))
+    upgrade = report.get("upgrade")
+    if upgrade:
+        for host, findings in upgrade["nodes"].items():
+            for f in findings:
+                if f["severity"] != "note":
+                    lines.append("UPGRADE to %s %s %s: %s %s: %s%s" % (
+                        upgrade["target_version"], host, f["severity"].upper(), f["item"], f["where"], f["message"],
+                        (" Fix: " + f["fix"]) if f["fix"] else ""))
     return lines
 
 
@@ -171,6 +196,8 @@ def _grid(report):
 def render_markdown(report):
     hosts = list(report["nodes"])
     out = ["# CIS Kubernetes Benchmark report (%s)" % report["benchmark"], ""]
+    if report.get("benchmark_source"):
+        out += ["Benchmark: %s (%s)." % (report["benchmark"], report["benchmark_source"]), ""]
     out += ["| node | roles | " + " | ".join(STATUSES) + " |", "|---|---|" + "---|" * len(STATUSES)]
     for host, node in report["nodes"].items():
         out.append("| %s | %s | %s |" % (host, ", ".join(node["node_roles"]),
@@ -206,7 +233,32 @@ def render_markdown(report):
     if waived:
         out += ["", "## Waived", "", "| node | id | reason |", "|---|---|---|"]
         out += ["| %s | %s | %s |" % (h, r["id"], _md(r["reason"])) for h, r in waived]
+    out += _markdown_versions(report)
     return "\n".join(out) + "\n"
+
+
+def _markdown_versions(report):
+    out = []
+    if report.get("versions"):
+        out += ["", "## Kubernetes versions", "", "| node | version | notes (version table, docs/versions.md) |",
+                "|---|---|---|"]
+        for host, info in report["versions"].items():
+            out.append("| %s | %s | %s |" % (host, _md(info["kubernetes_version"] or "unknown"),
+                                              _md("; ".join(info["notes"])) or "-"))
+    upgrade = report.get("upgrade")
+    if upgrade:
+        counts = ", ".join("%s %d" % (k, v) for k, v in upgrade["summary"].items())
+        out += ["", "## Upgrade to %s" % upgrade["target_version"], "",
+                "What the current hardening would break or see changed after `kubeadm upgrade` to %s (%s)."
+                % (upgrade["target_version"], counts), ""]
+        rows = [(h, f) for h, items in upgrade["nodes"].items() for f in items]
+        if rows:
+            out += ["| node | severity | item | where | what happens | fix |", "|---|---|---|---|---|---|"]
+            out += ["| %s | %s | %s | %s | %s | %s |" % (h, f["severity"], _md(f["item"]), _md(f["where"]),
+                                                         _md(f["message"]), _md(f["fix"]) or "-") for h, f in rows]
+        else:
+            out.append("Nothing found.")
+    return out
 
 
 def _esc(text):
@@ -266,6 +318,16 @@ def render_html(report):
         parts.append("</table>")
     else:
         parts.append("<p>None.</p>")
+    upgrade = report.get("upgrade")
+    if upgrade:
+        parts.append("<h2>Upgrade to %s</h2>" % _esc(upgrade["target_version"]))
+        parts.append("<table><tr><th>node</th><th>severity</th><th>item</th><th>where</th><th>what happens</th>"
+                     "<th>fix</th></tr>")
+        for host, items in upgrade["nodes"].items():
+            for f in items:
+                parts.append("<tr>%s</tr>" % "".join("<td>%s</td>" % _esc(v) for v in (
+                    host, f["severity"], f["item"], f["where"], f["message"], f["fix"])))
+        parts.append("</table>")
     parts.append("</body></html>\n")
     return "\n".join(parts)
 

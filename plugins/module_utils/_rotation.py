@@ -404,7 +404,8 @@ def _material(new_label, prev_entries, new_secret, user_key=None):
 
 def _check_new(entries, target, kubernetes_minor):
     try:
-        validate_entries(target["resources"], entries, "encryption config", kubernetes_minor)
+        validate_entries(target["resources"], entries, "encryption config", kubernetes_minor,
+                         target.get("kms_v1_gate"))
     except EncryptionConfigError as exc:
         raise RotationError(str(exc))
     return entries

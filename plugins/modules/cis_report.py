@@ -43,6 +43,17 @@ options:
     type: str
     default: cis-1.12
     choices: [cis-1.10, cis-1.11, cis-1.12]
+  benchmark_source:
+    description: How the benchmark was chosen, shown in the report (C(operator), or the version it was detected from).
+    type: str
+  versions:
+    description: Host name to its Kubernetes version; the report lists the version table's notes for each.
+    type: dict
+  upgrade:
+    description:
+      - C(target_version) and C(nodes) (host to the findings of the P(k8s_hardening.kubeadm.k8s_version_upgrade#filter)
+        filter); the report gets an upgrade section in JSON, Markdown and HTML, and the summary a line per finding.
+    type: dict
   formats:
     description: Which files to write.
     type: list
@@ -131,7 +142,9 @@ def _write(module, path, data, mode):
 
 def plan(params):
     """(report, {path: bytes}) for the requested formats."""
-    report = build_report(params["nodes"], params["benchmark"], params["not_evaluated"], params.get("cluster"))
+    report = build_report(params["nodes"], params["benchmark"], params["not_evaluated"], params.get("cluster"),
+                          versions=params.get("versions"), benchmark_source=params.get("benchmark_source"),
+                          upgrade=params.get("upgrade"))
     files = {}
     for fmt in params["formats"]:
         name, render = RENDERERS[fmt]
@@ -150,6 +163,9 @@ def main():
             formats=dict(type="list", elements="str", default=["json", "junit", "markdown", "html"],
                          choices=["json", "junit", "markdown", "html"]),
             mode=dict(type="raw", default="0644"),
+            benchmark_source=dict(type="str"),
+            versions=dict(type="dict"),
+            upgrade=dict(type="dict"),
         ),
         supports_check_mode=True,
     )

@@ -92,9 +92,15 @@ options:
     type: bool
     default: false
   kubernetes_minor:
-    description: Kubernetes minor version, to check the providers are supported (0 = unknown, no check).
+    description:
+      - Kubernetes minor version, to check the providers against the version table (0 = unknown, no check). From
+        1.29 a C(kms) provider with C(apiVersion) v1 (the default) is refused unless O(kms_v1_feature_gate).
     type: int
     default: 0
+  kms_v1_feature_gate:
+    description: The apiserver runs with C(--feature-gates=KMSv1=true), so a kms v1 provider works on 1.29+.
+    type: bool
+    default: false
   backup_dir:
     description: Directory (created C(0700)) for the backup of a replaced config. Empty to keep no backup.
     type: path
@@ -233,6 +239,7 @@ def target_of(params):
     keys = params["keys"] or []
     target = {"enabled": params["enabled"], "provider": params["provider"], "resources": params["resources"],
               "keep_identity": params["keep_identity"], "kms": params["kms"] or None,
+              "kms_v1_gate": True if params["kms_v1_feature_gate"] else None,
               "key": dict(keys[0]) if keys else None}
     if params["enabled"] and params["provider"] != "identity":
         if params["provider"] == "kms":
@@ -242,7 +249,8 @@ def target_of(params):
         else:
             entries = [{"type": "identity"}]   # a key will be generated
         validate_entries(params["resources"], entries,
-                         "encryption_keys" if keys else "encryption_provider", params["kubernetes_minor"] or None)
+                         "encryption_keys" if keys else "encryption_provider", params["kubernetes_minor"] or None,
+                         target["kms_v1_gate"])
     elif not params["resources"]:
         raise EncryptionConfigError("encryption_resources must not be empty (use [secrets])")
     return target
@@ -284,7 +292,8 @@ def run(module):
         result["exists"] = before is not None
         if params["state"] == "present" and config:
             after = dict(config)
-            validate_doc(after, "config", params["kubernetes_minor"] or None)
+            validate_doc(after, "config", params["kubernetes_minor"] or None,
+                         True if params["kms_v1_feature_gate"] else None)
             after = parse_config(dump(after), "config")
             write_config(module, result, before, after)   # OSError: handled below
             result.update(summary=summarize(after), writer=writer_label(after))
@@ -335,6 +344,7 @@ def main():
             kms=dict(type="dict"),
             rotate=dict(type="bool", default=False),
             kubernetes_minor=dict(type="int", default=0),
+            kms_v1_feature_gate=dict(type="bool", default=False),
             backup_dir=dict(type="path", default="/var/backups/k8s-hardening/encryption"),
             backup_keep=dict(type="int", default=10),
         ),

@@ -127,6 +127,13 @@ etcd_flags:
   description: Flags for the etcd static pod.
   type: dict
   returned: success
+etcd_absent_flags:
+  description:
+    - Flags to remove from the etcd static pod - on etcd 3.6+ the C(--experimental-*) flags of the manifest, whose
+      new names are in RV(etcd_flags) (version table, plugins/module_utils/_versions.py).
+  type: list
+  elements: str
+  returned: success
 apiserver_flags:
   description: The kube-apiserver --etcd-* flags.
   type: dict

@@ -60,7 +60,9 @@ options:
     description: File written in file mode.
     type: path
   kubernetes_minor:
-    description: Picks v1beta4 (1.31+) or v1beta3 when file mode starts from nothing.
+    description:
+      - The cluster's Kubernetes minor. Picks the apiVersion kubeadm stores (version table - v1beta4 from 1.31, else
+        v1beta3) when file mode starts from nothing, and refuses an apiVersion that minor's kubeadm cannot read.
     type: int
   backup:
     description: Keep a copy of O(dest) when it changes.
@@ -256,7 +258,7 @@ def run(module):
             raise KubeadmConfigError("ConfigMap %s/%s has no %s" % (NAMESPACE, name, key))
         if is_cluster:
             after, persist_warnings = apply_contributions(before, params["contributions"] or [])
-            errors = validate_cluster_configuration(after)
+            errors = validate_cluster_configuration(after, params["kubernetes_minor"])
         else:
             settings = dict(params["settings"] or {})
             if settings.get("tlsCipherSuites"):

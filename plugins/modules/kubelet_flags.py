@@ -55,6 +55,13 @@ options:
     suboptions:
       path: {description: The environment file., type: path, required: true}
       variable: {description: The variable holding kubelet arguments., type: str, default: KUBELET_EXTRA_ARGS}
+  kubernetes_version:
+    description:
+      - The node's Kubernetes version. Flags this version removed (version table, e.g. C(--pod-infra-container-image)
+        from 1.35, C(--cloud-config) from 1.34) are removed from O(path), kubeadm's own file, and reported where
+        an administrator left them in O(extra_env_files) (remove them there with O(remove_flags)). Empty skips it.
+    type: str
+    default: ""
   scan_files:
     description: Unit files and drop-ins to scan (read only) for weak flags.
     type: list
@@ -124,6 +131,29 @@ from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio impo
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._kubelet import (
     KubeletConfigError, dropin_flags, edit_flags_env, weak_flags, write_atomic)
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._version_checks import (
+    env_flags, kubeadm_owned_removals)
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._versions import flag_problem
+
+
+def _removals(params, path, variable, text):
+    """What to remove from one env file: remove_flags, plus, in kubeadm's own file, the flags the node's
+    Kubernetes version removed (version table): the role never carries them forward."""
+    extra = list(params["remove_flags"])
+    if params["kubernetes_version"] and path == params["path"]:
+        extra += [n for n in kubeadm_owned_removals(env_flags(text, variable), params["kubernetes_version"])
+                  if n not in extra]
+    return extra
+
+
+def _version_reports(params, path, variable, text):
+    """Flags the version removed, left in an administrator's env file (reported, not removed)."""
+    if not params["kubernetes_version"] or path == params["path"]:
+        return []
+    return [{"flag": n, "value": v, "cis": None, "file": path,
+             "reason": flag_problem("kubelet", n, params["kubernetes_version"])}
+            for n, v in env_flags(text, variable).items()
+            if n not in params["remove_flags"] and flag_problem("kubelet", n, params["kubernetes_version"])]
 
 
 def clean_env_file(module, path, variable, result, diffs):
@@ -134,10 +164,12 @@ def clean_env_file(module, path, variable, result, diffs):
     with open(path, "r") as handle:
         text = handle.read()
     try:
-        edit = edit_flags_env(text, variable, params["remove_hostname_override"], params["remove_flags"])
+        edit = edit_flags_env(text, variable, params["remove_hostname_override"],
+                              _removals(params, path, variable, text))
     except KubeletConfigError as exc:
         module.fail_json(msg="%s: %s; nothing written" % (path, exc))
     result["removed"].extend(dict(f, file=path) for f in edit["removed"])
+    result["reported"].extend(_version_reports(params, path, variable, text))
     result["reported"].extend(dict(f, file=path) for f in edit["reported"])
     if not edit["changed"]:
         return
@@ -161,8 +193,10 @@ def run(module):
     for path, variable in targets:          # plan: fail on a bad file before any write
         if os.path.isfile(path):
             with open(path, "r") as handle:
+                text = handle.read()
                 try:
-                    edit_flags_env(handle.read(), variable, params["remove_hostname_override"], params["remove_flags"])
+                    edit_flags_env(text, variable, params["remove_hostname_override"],
+                                   _removals(params, path, variable, text))
                 except KubeletConfigError as exc:
                     module.fail_json(msg="%s: %s; nothing written" % (path, exc))
     diffs = []
@@ -195,6 +229,7 @@ def main():
             backup=dict(type="bool", default=True),
             backup_dir=dict(type="path"),
             backup_keep=dict(type="int", default=10),
+            kubernetes_version=dict(type="str", default=""),
         ),
         supports_check_mode=True,
     )

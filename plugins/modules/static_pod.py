@@ -96,7 +96,15 @@ options:
   kubernetes_version:
     description:
       - Version the node runs (C(ansible_facts.k8s_hardening_node.kubernetes_version)). Flags that do
-        not exist in it are refused. Empty skips the version gate (values are still checked).
+        not exist in it are refused (version table, C(plugins/module_utils/_versions.py)). Empty skips the
+        version gate (values are still checked).
+    type: str
+    default: ""
+  etcd_version:
+    description:
+      - For O(component=etcd), the etcd version (C(3.5.21), or the image C(registry.k8s.io/etcd:3.6.4-0)), since
+        etcd flags are versioned apart (C(--tls-min-version) from 3.5.8, no C(--experimental-*) from 3.6).
+        Empty takes the tag of the manifest's image.
     type: str
     default: ""
   allow_unknown_flags:
@@ -197,6 +205,14 @@ from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio impo
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._manifest import (
     ManifestError, apply, component_binary, dump, get_flags, load, sha256_hex)
+
+
+def component_image(doc):
+    """The image of the manifest's first container (the etcd version for etcd flags)."""
+    try:
+        return doc["spec"]["containers"][0].get("image") or None
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return None
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._k8s_flags import (
     FlagError, check_conflicts, validate_flags)
 
@@ -231,8 +247,9 @@ def plan(params):
     if changes:
         old_flags = get_flags(doc)
         written = {k: v for k, v in result_flags.items() if k not in old_flags or old_flags[k] != v}
+        etcd_version = params.get("etcd_version") or (component_image(new) if component == "etcd" else None)
         warnings = validate_flags(component, written, params["kubernetes_version"],
-                                  params["allow_unknown_flags"])
+                                  params["allow_unknown_flags"], etcd_version=etcd_version)
         check_conflicts(component, result_flags, params["kubernetes_version"],
                         _read_authn_config(result_flags))
     new_text = dump(new) if changes else None
@@ -305,6 +322,7 @@ def main():
             annotations=dict(type="dict", default={}),
             security_context=dict(type="dict", default={}),
             kubernetes_version=dict(type="str", default=""),
+            etcd_version=dict(type="str", default=""),
             allow_unknown_flags=dict(type="bool", default=False),
             backup=dict(type="bool", default=True),
             backup_dir=dict(type="path", default="/var/backups/k8s-hardening/manifests"),

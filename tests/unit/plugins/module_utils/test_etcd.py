@@ -208,3 +208,24 @@ def test_leaf_reasons(cas):
         "signature does not verify with the CA key"]
     assert "issuer" in _etcd.leaf_reasons(good, kp, cas["cluster"][0], profile, 30, 365)[0]
     assert _etcd.leaf_reasons(None, None, ca_pem, profile, 30, 365) == ["missing"]
+
+
+@pytest.mark.parametrize("version,absent", [((3, 5, 21), []), ((3, 6, 4), ["experimental-initial-corrupt-check",
+                                                                           "experimental-watch-progress-notify-interval"])])
+def test_experimental_flags_never_carried_into_36(version, absent):
+    # kubeadm v1.33.3's etcd manifest carries both experimental flags (reference tree)
+    current = {"experimental-initial-corrupt-check": "true", "experimental-watch-progress-notify-interval": "5s"}
+    out = _etcd.etcd_flags(version, "/etc/kubernetes/pki", "/etc/kubernetes/pki/etcd/ca.crt",
+                           _etcd.DEFAULT_CIPHER_SUITES, "VersionTLS12", current_flags=current)
+    assert out["absent_flags"] == absent
+    if absent:
+        assert out["flags"]["feature-gates"] == "InitialCorruptCheck=true"
+        assert out["flags"]["watch-progress-notify-interval"] == "5s"
+        assert not [f for f in out["flags"] if f.startswith("experimental-")]
+    else:
+        assert "feature-gates" not in out["flags"]
+
+
+def test_unknown_experimental_flag_refused_on_36():
+    with pytest.raises(_etcd.EtcdConfigError, match="experimental-foo.*must not be written from etcd 3.6.0"):
+        _etcd.etcd_flags((3, 6, 0), "/p", "/p/etcd/ca.crt", None, None, current_flags={"experimental-foo": "1"})

@@ -167,7 +167,8 @@ def test_etcd_34_gets_no_tls_min_version(cluster):
     params["options"]["etcd_version"] = "etcd Version: 3.4.23"
     dummy, plan = etcd_pki.run(FakeModule(params))
     assert "tls-min-version" not in plan["etcd_flags"]
-    assert plan["skipped_flags"] == ["tls-min-version (etcd 3.4.23; needs 3.5.8+)"]
+    assert plan["skipped_flags"] == ["tls-min-version (--tls-min-version of etcd needs etcd 3.5.8 or later; "
+                                     "this node runs etcd 3.4.23; the etcd role leaves it out below 3.5.8)"]
 
 
 def test_slurp_results_become_nodes():
