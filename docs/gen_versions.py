@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Write docs/versions.md from the version table: `python docs/gen_versions.py` (`--check` exits 1 if stale)."""
 import os
 import sys

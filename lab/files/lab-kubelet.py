@@ -511,6 +511,7 @@ def kernel_problems(cfg, proc_sys="/proc/sys"):
             bad.append("%s=%s (expected %s%s)" % (name.replace("/", "."), have, ">=" if op == "ge" else "", want))
     return bad
 
+
 # --------------------------------------------------------------------------- manifests
 def container_argv(doc):
     containers = ((doc.get("spec") or {}).get("containers") or [])

@@ -68,7 +68,7 @@ def _load(flags, proc_sys):
     """The stand-in's start-up checks: validation (as the real kubelet's, see the agreement test),
     then the after-runtime kernel check."""
     argv = ["--%s=%s" % item for item in flags.items()]
-    _, cfg = lk.validate(argv)
+    dummy, cfg = lk.validate(argv)
     bad = lk.kernel_problems(cfg, proc_sys)
     if bad:
         raise lk.ConfigError("; ".join(bad))

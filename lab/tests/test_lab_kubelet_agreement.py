@@ -243,7 +243,7 @@ def kubeconfig_text(kind, d):
 
 
 def prepare(version, case, tmp):
-    name, over, flags, kubeconfig, _, _ = case
+    name, over, flags, kubeconfig, dummy, dummy = case
     d = str(tmp / ("%s-%s" % (version, name)))
     os.makedirs(d)
     common = tmp / "pki"
@@ -284,7 +284,7 @@ def prepare(version, case, tmp):
 
 def run_real(version, argv):
     try:
-        res = subprocess.run([kubelet_bin(version)] + argv, capture_output=True, text=True, timeout=60)
+        res = subprocess.run([kubelet_bin(version)] + argv, capture_output=True, text=True, timeout=60, check=False)
     except subprocess.TimeoutExpired:
         return "timeout", "no verdict within 60s"
     failed = [line for line in (res.stderr + res.stdout).splitlines() if '"command failed"' in line]
@@ -297,7 +297,7 @@ def run_real(version, argv):
 def run_standin(version, argv, d):
     env = dict(os.environ, LAB_KUBELET_VALIDATE_ONLY="1", LAB_KUBELET_VERSION="v" + version,
                LAB_KUBELET_STATE_DIR=d + "/state", LAB_KUBELET_SPAWN="direct")
-    res = subprocess.run([sys.executable, SCRIPT] + argv, capture_output=True, text=True, timeout=60, env=env)
+    res = subprocess.run([sys.executable, SCRIPT] + argv, capture_output=True, text=True, timeout=60, env=env, check=False)
     if res.returncode == 0 and "configuration accepted" in res.stderr:
         return ACCEPTED, res.stderr
     if res.returncode == 1 and "command failed" in res.stderr:
@@ -328,7 +328,7 @@ def test_standin_agrees_with_the_real_kubelet(outcomes, version, case):
         if os.environ.get("K8S_REQUIRE_REAL") == "1":
             pytest.fail("K8S_REQUIRE_REAL=1 but " + why)
         pytest.skip(why)
-    name, _, _, _, expected, phrase = case
+    name, dummy, dummy, dummy, expected, phrase = case
     (real, real_err), (standin, standin_err) = outcomes[(version, name)]
     want = expected.get(version, expected.get("both"))
     assert real == want, "the real kubelet v%s: %s (expected %s): %s" % (version, real, want, real_err)
@@ -365,7 +365,7 @@ def test_after_runtime_checks(tmp_path, name, expect):
         yaml.safe_dump(cfg, fh)
     env = dict(os.environ, LAB_KUBELET_VERSION="v1.33.3", LAB_KUBELET_STATE_DIR=d + "/state",
                LAB_KUBELET_SPAWN="direct", LAB_KUBELET_PROC_SYS=str(proc_sys))
-    res = subprocess.run([sys.executable, SCRIPT] + argv, capture_output=True, text=True, timeout=60, env=env)
+    res = subprocess.run([sys.executable, SCRIPT] + argv, capture_output=True, text=True, timeout=60, env=env, check=False)
     assert res.returncode == 1, res.stderr
     assert expect in res.stderr
 

@@ -1328,8 +1328,8 @@ def _evaluate_cluster(ctl, obs, expected):
 def evaluate_cluster(findings, gathered, waivers=None, benchmark=DEFAULT_BENCHMARK):
     """The report's cluster row: every control of the benchmark on the cluster observation (section 5 evaluated,
     sections 1-4 not applicable)."""
-    rows = evaluate_node({"node_roles": ["cluster"], "cluster": {"findings": findings or [],
-                                                                  "gathered": gathered or []}}, waivers, benchmark)
+    node = {"node_roles": ["cluster"], "cluster": {"findings": findings or [], "gathered": gathered or []}}
+    rows = evaluate_node(node, waivers, benchmark)
     return rows
 
 

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlsplit, urlunsplit
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils import _pki, _versions
@@ -140,8 +139,8 @@ def etcd_flags(version, pki_dir, trusted_ca_file, cipher_suites=None, tls_min=No
         if supports("tls-min-version", version):
             flags["tls-min-version"] = value
         else:
-            skipped.append("tls-min-version (%s)" % _versions.flag_problem("etcd", "tls-min-version",
-                                                                            version or ""))
+            problem = _versions.flag_problem("etcd", "tls-min-version", version or "")
+            skipped.append("tls-min-version (%s)" % problem)
     absent = []
     # etcd 3.6+: no --experimental-* flag is carried forward; kubeadm 1.34 writes the new names too
     for name in sorted(current_flags):

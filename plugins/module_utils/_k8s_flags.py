@@ -266,7 +266,7 @@ def authn_config_problems(doc, kubernetes_version, where="the AuthenticationConf
     minor = parse_version(kubernetes_version)
     if not isinstance(doc, dict) or minor is None:
         return []
-    api = str(doc.get("apiVersion") or "").split("/")[-1] if doc.get("apiVersion") else ""
+    api = str(doc.get("apiVersion") or "").rsplit("/", maxsplit=1)[-1]
     problems = []
     problem = _versions.config_api_problem(AUTHN_KIND, doc.get("apiVersion"), minor)
     known = [r["name"].split(" ", 1)[1] for r in _versions.rows(_versions.CONFIG_API, "kube-apiserver")

@@ -243,8 +243,8 @@ def _markdown_versions(report):
         out += ["", "## Kubernetes versions", "", "| node | version | notes (version table, docs/versions.md) |",
                 "|---|---|---|"]
         for host, info in report["versions"].items():
-            out.append("| %s | %s | %s |" % (host, _md(info["kubernetes_version"] or "unknown"),
-                                              _md("; ".join(info["notes"])) or "-"))
+            version = _md(info["kubernetes_version"] or "unknown")
+            out.append("| %s | %s | %s |" % (host, version, _md("; ".join(info["notes"])) or "-"))
     upgrade = report.get("upgrade")
     if upgrade:
         counts = ", ".join("%s %d" % (k, v) for k, v in upgrade["summary"].items())

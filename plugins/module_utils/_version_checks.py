@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import base64
 
-import yaml
-
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils import _versions
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._deps import yaml
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._encryption import (
     KMS_V1_GATE_VARIABLE, kms_v1_problem)
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._k8s_flags import authn_config_problems
@@ -162,8 +161,8 @@ def preflight(plan, version, allow_untested=False, host=None):
                 warnings.append("%s%s sets --%s, removed in this Kubernetes; kubelet_remove_flags removes it"
                                 % (prefix, where, name))
             elif source.get("owner") == "kubeadm":
-                warnings.append("%s%s: %s (the kubelet role leaves it out of %s)" % (prefix, where, problem,
-                                                                                    KUBEADM_FLAGS_ENV))
+                warnings.append("%s%s: %s (the kubelet role leaves it out of %s)"
+                                % (prefix, where, problem, KUBEADM_FLAGS_ENV))
             else:
                 err(where, problem)
     etcd = plan.get("etcd") or {}

@@ -191,8 +191,9 @@ ROWS = [
          source=_K + "/pull/131992"),
     _row(FEATURE, "kubelet", "config_dir_default_on", since=30,
          note="The kubelet drop-in directory --config-dir: alpha 1.28 (KubeletConfigDropInDir), beta on by default "
-              "1.30, GA 1.35.", source="https://kubernetes.io/docs/tasks/administer-cluster/kubelet-config-file/"
-                                      "#kubelet-conf-d", verified=_KUBELET_HELP),
+              "1.30, GA 1.35.",
+         source="https://kubernetes.io/docs/tasks/administer-cluster/kubelet-config-file/#kubelet-conf-d",
+         verified=_KUBELET_HELP),
     _row(FEATURE, "kubeadm", "kubeadm_strips_pod_infra_container_image", since=35,
          note="kubeadm 1.35 stops writing --pod-infra-container-image and strips it from kubeadm-flags.env on "
               "upgrade, not from an administrator's KUBELET_EXTRA_ARGS.", source=_K + "/pull/133778"),

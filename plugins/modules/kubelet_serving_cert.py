@@ -171,7 +171,7 @@ def main():
             cert=dict(type="str", default=""),
             key=dict(type="str", default="", no_log=True),
             cert_path=dict(type="str", default="/var/lib/kubelet/pki/kubelet-serving.crt"),
-            key_path=dict(type="str", default="/var/lib/kubelet/pki/kubelet-serving.key"),
+            key_path=dict(type="str", no_log=False, default="/var/lib/kubelet/pki/kubelet-serving.key"),
             validity_days=dict(type="int", default=365),
             renew_days=dict(type="int", default=30),
             max_validity_days=dict(type="int", default=365),

@@ -205,6 +205,8 @@ from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._fileio impo
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._manifest import (
     ManifestError, apply, component_binary, dump, get_flags, load, sha256_hex)
+from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._k8s_flags import (
+    FlagError, check_conflicts, validate_flags)
 
 
 def component_image(doc):
@@ -213,8 +215,6 @@ def component_image(doc):
         return doc["spec"]["containers"][0].get("image") or None
     except (KeyError, IndexError, TypeError, AttributeError):
         return None
-from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._k8s_flags import (
-    FlagError, check_conflicts, validate_flags)
 
 
 def _read_authn_config(flags):

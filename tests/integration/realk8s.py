@@ -62,7 +62,7 @@ def skip_or_fail(pytest, version=DEFAULT_VERSION):
 
 
 def free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
+    socks = [socket.socket() for dummy in range(n)]
     for s in socks:
         s.bind(("127.0.0.1", 0))
     ports = [s.getsockname()[1] for s in socks]

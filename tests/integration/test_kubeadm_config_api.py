@@ -55,13 +55,13 @@ class KubeadmCluster(object):
         with open(path, "w") as fh:
             json.dump(objects, fh)
         cp.kubectl("create", "-f", path)
-        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {
-            "name": "kube-apiserver-" + name, "namespace": "kube-system",
-            "labels": {"component": "kube-apiserver", "tier": "control-plane"},
-            "annotations": {"kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint":
-                            "%s:%d" % (ADVERTISE, cp.port)}},
-            "spec": {"nodeName": name, "containers": [{"name": "kube-apiserver",
-                                                       "image": "registry.k8s.io/kube-apiserver:v" + self.version}]}}
+        endpoint = "%s:%d" % (ADVERTISE, cp.port)
+        container = {"name": "kube-apiserver", "image": "registry.k8s.io/kube-apiserver:v" + self.version}
+        pod = {"apiVersion": "v1", "kind": "Pod",
+               "metadata": {"name": "kube-apiserver-" + name, "namespace": "kube-system",
+                            "labels": {"component": "kube-apiserver", "tier": "control-plane"},
+                            "annotations": {"kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint": endpoint}},
+               "spec": {"nodeName": name, "containers": [container]}}
         with open(path, "w") as fh:
             json.dump(pod, fh)
         cp.kubectl("create", "-f", path)
@@ -95,7 +95,7 @@ class KubeadmCluster(object):
         files = {}
         marker = '[dryrun] Would write file "'
         for chunk in out.split(marker)[1:]:
-            path, _, rest = chunk.partition('"')
+            path, dummy, rest = chunk.partition('"')
             body = rest.split("\n", 1)[1] if "\n" in rest else ""
             lines = body.split("\n[")[0].split("\n")
             if all(line.startswith("\t") for line in lines if line.strip()):

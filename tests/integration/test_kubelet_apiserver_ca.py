@@ -15,7 +15,8 @@ import sys
 import yaml
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils._manifest import checksum_annotation_key
-from test_static_pods_rollout import PLAYBOOK_BIN, ROOT, node  # noqa: F401 - node is the fixture used below
+# node: the pytest fixture the test below uses by name
+from test_static_pods_rollout import PLAYBOOK_BIN, ROOT, node  # noqa: F401 pylint: disable=unused-import
 
 INVENTORY = {"all": {"children": {
     "control_plane": {"hosts": {"localhost": {"ansible_connection": "local"}}},
@@ -61,7 +62,7 @@ def run(node, verified, converged=(), check=False):
     cmd = [PLAYBOOK_BIN, "-i", str(tmp / "inventory.yml"), str(tmp / "ca-play.yml"), "-e", "@%s" % (tmp / "ca-extra.json")]
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
     proc = subprocess.run(cmd + (["--check", "--diff"] if check else []), cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=180)
+                          text=True, timeout=180, check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
     recap = re.search(r"localhost\s*:\s*ok=\d+\s+changed=(\d+)", out)

@@ -1,7 +1,6 @@
 """The host-side real control plane (realk8s.py) works at both versions: kubeadm's PKI,
 real etcd and kube-apiserver, the controller-manager creating service accounts.
 Other tests build on it, so this one says plainly when it cannot run."""
-import os
 
 import pytest
 

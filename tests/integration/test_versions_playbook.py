@@ -138,8 +138,8 @@ def test_the_defaults_pass_every_validate_at_every_proven_version(tmp_path, vers
       "Kubernetes 1.35", "/etc/default/kubelet", "kubelet_remove_flags"]),
     ("1.34.1", {}, ["kubelet"], "--cloud-config=/etc/kubernetes/cloud.conf",
      ["--cloud-config of kubelet was removed in Kubernetes 1.34"]),
-    ("1.33.3", {"encryption_provider": "kms", "encryption_kms": {"apiVersion": "v1", "name": "vault",
-                                                                  "endpoint": "unix:///var/run/kms.sock"}},
+    ("1.33.3", {"encryption_provider": "kms",
+                "encryption_kms": {"apiVersion": "v1", "name": "vault", "endpoint": "unix:///var/run/kms.sock"}},
      ["encryption"], None, ["kms apiVersion v1 stops kube-apiserver 1.33", "encryption_kms_v1_feature_gate"]),
     ("1.37.0", {}, ["control_plane"], None,
      ["Kubernetes 1.37.0 is outside the versions", "k8s_hardening_allow_untested_version: true"]),
@@ -157,13 +157,13 @@ def test_the_fixes_the_messages_name_work(tmp_path):
     proc = _validate(tmp_path, "1.35.0", {"kubelet_remove_flags": ["pod-infra-container-image"]}, ["kubelet"],
                      admin_args="--pod-infra-container-image=registry.k8s.io/pause:3.10")
     assert proc.returncode == 0, proc.stdout[-4000:]
-    proc = _validate(tmp_path, "1.33.3", {"control_plane_apiserver_extra_flags": {"authorization-config": "/a.yaml"},
-                                         "control_plane_apiserver_absent_flags": ["authorization-mode"]},
-                     ["control_plane"])
+    fixed = {"control_plane_apiserver_extra_flags": {"authorization-config": "/a.yaml"},
+             "control_plane_apiserver_absent_flags": ["authorization-mode"]}
+    proc = _validate(tmp_path, "1.33.3", fixed, ["control_plane"])
     assert proc.returncode == 0, proc.stdout[-4000:]
-    proc = _validate(tmp_path, "1.33.3", {"encryption_provider": "kms", "encryption_kms_v1_feature_gate": True,
-                                         "encryption_kms": {"apiVersion": "v1", "name": "vault",
-                                                            "endpoint": "unix:///var/run/kms.sock"}}, ["encryption"])
+    fixed = {"encryption_provider": "kms", "encryption_kms_v1_feature_gate": True,
+             "encryption_kms": {"apiVersion": "v1", "name": "vault", "endpoint": "unix:///var/run/kms.sock"}}
+    proc = _validate(tmp_path, "1.33.3", fixed, ["encryption"])
     assert proc.returncode == 0, proc.stdout[-4000:]
 
 

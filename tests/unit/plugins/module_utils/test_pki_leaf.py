@@ -47,13 +47,13 @@ def test_issue_then_keep_then_renew(ca, other_ca):
     assert renewed["issue"] and "expires in" in renewed["reasons"][0]
     # a new address of the node, another CA, a key that does not match, a too long validity
     moved = _pki.kubelet_serving_profile("w1", ["w1.lab"], ["10.89.0.99"])
-    assert "SANs missing: 10.89.0.99" in _pki.plan_leaf(ca[0], ca[1], first["cert"], first["key"], moved, 30, 365,
-                                                          365, now=NOW)["reasons"]
+    plan = _pki.plan_leaf(ca[0], ca[1], first["cert"], first["key"], moved, 30, 365, 365, now=NOW)
+    assert "SANs missing: 10.89.0.99" in plan["reasons"]
     assert _pki.plan_leaf(other_ca[0], other_ca[1], first["cert"], first["key"], PROFILE, 30, 365, 365,
                           now=NOW)["issue"]
     stranger = _pki.key_to_pem(_pki.generate_private_key())
-    assert "its key does not match" in _pki.plan_leaf(ca[0], ca[1], first["cert"], stranger, PROFILE, 30, 365, 365,
-                                                       now=NOW)["reasons"]
+    plan = _pki.plan_leaf(ca[0], ca[1], first["cert"], stranger, PROFILE, 30, 365, 365, now=NOW)
+    assert "its key does not match" in plan["reasons"]
     long = _pki.plan_leaf(ca[0], ca[1], None, None, PROFILE, 30, 1000, 1000, now=NOW)
     assert "valid for" in " ".join(_pki.plan_leaf(ca[0], ca[1], long["cert"], long["key"], PROFILE, 30, 365, 365,
                                                   now=NOW)["reasons"])
@@ -67,7 +67,7 @@ def test_openssl_verifies_the_issued_certificate(ca, tmp_path):
     # the CA was made at NOW (2026-06-01): verify at a time inside both validities
     res = subprocess.run(["openssl", "verify", "-CAfile", str(tmp_path / "ca.crt"), "-purpose", "sslserver",
                           "-attime", str(int(max(now, NOW).timestamp()) + 3600), str(tmp_path / "leaf.crt")],
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, check=False)
     assert res.returncode == 0, res.stdout + res.stderr
     text = subprocess.run(["openssl", "x509", "-noout", "-text", "-in", str(tmp_path / "leaf.crt")],
                           capture_output=True, text=True, check=True).stdout

@@ -153,8 +153,8 @@ def test_preflight_of_what_the_collection_writes_on_the_real_kubeadm_manifests(m
     if v.feature("anonymous_in_authentication_config", version):
         written["authentication-config"] = "/etc/kubernetes/authentication/authentication-config.yaml"
         plan["static_pods"][0]["absent_flags"] = ["anonymous-auth"]
-        plan["authentication_config"] = {"doc": dict(AUTHN, apiVersion=v.value("authentication_config_api_version",
-                                                                                version))}
+        api_version = v.value("authentication_config_api_version", version)
+        plan["authentication_config"] = {"doc": dict(AUTHN, apiVersion=api_version)}
     for comp in ("kube-controller-manager", "kube-scheduler"):
         flags = dict(vc.manifest_flags(state["manifests"][comp]), profiling="false", **{"bind-address": "127.0.0.1"})
         plan["static_pods"].append({"component": comp, "flags": flags, "variable": comp})

@@ -5,10 +5,7 @@ import os
 import shutil
 import socket
 
-import pytest
 import yaml
-
-from ansible_collections.k8s_hardening.kubeadm.plugins.modules import kubeadm_config as mod
 
 from .modrun import run_module
 
