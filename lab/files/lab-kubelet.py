@@ -106,6 +106,9 @@ ETCD35_ONLY_FLAGS = {
     "tls-min-version", "tls-max-version", "experimental-enable-lease-checkpoint-persist",
     "experimental-stop-grpc-service-on-defrag", "log-format", "experimental-enable-distributed-tracing",
 }
+# Health endpoints of etcd 3.5.11+ (kubeadm 1.33's etcd probes) that etcd 3.4 answers with
+# 404: its /health stands in for them (the real control plane needs a running etcd pod).
+ETCD34_PROBE_PATHS = {"/livez": "/health", "/readyz": "/health?serializable=false"}
 
 
 def log(msg, *args):
@@ -498,6 +501,8 @@ class Pod(object):
             return
         binary = find_binary(argv[0])
         self.probe = probe_of(container)
+        if self.probe and os.path.basename(argv[0]) == "etcd" and self.probe.get("path") in ETCD34_PROBE_PATHS:
+            self.probe = dict(self.probe, path=ETCD34_PROBE_PATHS[self.probe["path"]])
         if binary is None:
             self.simulated, self.argv = True, None
             self.spawner.stop()

@@ -223,3 +223,20 @@ def test_profile_problems_reports_differences(ca, leaf_key):
     problems = _pki.profile_problems(cert, other)
     assert problems[0] == "CN cp1, expected cp9"
     assert "SANs missing: cp9, 10.0.0.99" in problems
+
+
+def test_profiles_follow_the_kubeadm_version():
+    """kubeadm 1.29+ (KEP-4214), as the reference tree of v1.33.3 shows in FILES.txt."""
+    old = _pki.kubeadm_profiles("cp1", ["10.0.0.10"])
+    new = _pki.kubeadm_profiles("cp1", ["10.0.0.10"], kubeadm_minor=33)
+    assert old["admin"]["organizations"] == ["system:masters"]
+    assert new["admin"]["organizations"] == ["kubeadm:cluster-admins"]
+    assert new["apiserver-kubelet-client"]["organizations"] == ["kubeadm:cluster-admins"]
+    assert new["super-admin"]["organizations"] == ["system:masters"]
+    assert new["etcd/healthcheck-client"]["organizations"] == []
+    assert new["apiserver-etcd-client"]["organizations"] == []
+    assert old["etcd/healthcheck-client"]["organizations"] == ["system:masters"]
+    assert {k: v for k, v in new.items() if k not in (
+        "admin", "apiserver-kubelet-client", "etcd/healthcheck-client", "apiserver-etcd-client")} == \
+        {k: v for k, v in old.items() if k not in (
+            "admin", "apiserver-kubelet-client", "etcd/healthcheck-client", "apiserver-etcd-client")}
