@@ -66,8 +66,8 @@ TARBALL=$CACHE/image-$IMAGE_HASH.tar
 NODE_PIP=$(grep -E '^kubernetes==' requirements.txt)
 PY_REV=1
 PY_HASH=$(printf '%s\n' "$IMAGE_HASH" "$NODE_PIP" "$PY_REV" | sha256sum | cut -c1-12)
-IMAGE=localhost/k8s-lab:$PY_HASH
-IMAGE_LATEST=localhost/k8s-lab:latest
+IMAGE=localhost/k8s-lab-node:$PY_HASH
+IMAGE_LATEST=localhost/k8s-lab-node:latest
 
 say() { printf '[lab %s] %s\n' "$(date +%T)" "$*"; }
 die() { printf '[lab] ERROR: %s\n' "$*" >&2; exit 1; }
