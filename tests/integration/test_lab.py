@@ -370,7 +370,8 @@ def test_real_kubeadm_upgrade_dry_run_reads_the_cluster(node):
     import yaml
     res = on(node, "env", "KUBEADM_UPGRADE_DRYRUN_DIR=/tmp/kubeadm-dryrun", "kubeadm", "upgrade", "node",
              "phase", "control-plane", "--dry-run")
-    assert 'Reading configuration from the "kubeadm-config" ConfigMap' in res.stdout
+    # 1.28: "Reading configuration from the cluster...", 1.33: ... from the "kubeadm-config" ConfigMap
+    assert re.search(r'Reading configuration from the (cluster|"kubeadm-config" ConfigMap)', res.stdout)
     out = re.sub(r"(?m)^\t", "", res.stdout)  # kubeadm 1.28 indents the files it prints with a tab
     for component in CONTROL_PLANE:
         m = re.search(r'Would write file "/etc/kubernetes/manifests/%s.yaml" with content:\n(.*?\nstatus: \{\}\n)'
