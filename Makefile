@@ -12,7 +12,7 @@ ARGS ?=
 STAGE = @printf '\n=== %s [%s]\n' "$(1)" "$$(date +%T)"
 TIMED = bash scripts/timed.sh
 
-.PHONY: help setup lab-up lab-down harden audit demo lint unit sanity units integration molecule test bench build clean
+.PHONY: help setup lab-up lab-down harden audit demo lint unit sanity units integration molecule test test-versions bench build clean
 
 help:
 	@grep -E '^## ' Makefile | sed 's/^## //'
@@ -21,7 +21,7 @@ help:
 setup:
 	@bash scripts/setup.sh
 
-## lab-up     start the three lab nodes (k8s-lab-cp1, k8s-lab-cp2, k8s-lab-worker1)
+## lab-up     start the three lab nodes (k8s-lab-cp1, k8s-lab-cp2, k8s-lab-worker1); LAB_K8S_VERSION=1.28.7 for the older one
 lab-up: setup
 	@bash lab/lab.sh up
 
@@ -62,10 +62,10 @@ units: setup
 	$(call STAGE,units)
 	@$(TIMED) units bash scripts/ansible-test.sh units --venv --python 3.11 --color no $(ARGS)
 
-## integration pytest against real etcd, openssl and ansible on this host
+## integration pytest against real etcd, openssl and ansible on this host (prints skipped tests and why)
 integration: setup
 	$(call STAGE,integration)
-	@$(TIMED) integration python -m pytest tests/integration -q
+	@$(TIMED) integration python -m pytest tests/integration -q -rs
 
 ## molecule   every Molecule scenario on the lab image
 molecule: setup
@@ -75,6 +75,11 @@ molecule: setup
 ## test       everything: lint, unit, sanity, units, integration, molecule (prints the time of each stage)
 test: setup
 	@bash scripts/test.sh
+
+## test-versions the lab scenario (real control plane, test_lab.py) and the default scenario at Kubernetes 1.28.7
+test-versions: setup
+	$(call STAGE,test-versions 1.28.7)
+	@LAB_K8S_VERSION=1.28.7 $(TIMED) test-versions bash scripts/molecule-all.sh lab default
 
 ## bench      no-op harden.yml against a baseline stat playbook, and how it scales
 bench: lab-up

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The kubeadm lab: three Debian bookworm nodes as podman containers running
-# systemd, laid out file for file like kubeadm v1.28.7 leaves them.
+# systemd, laid out file for file like kubeadm (v1.33.3 or v1.28.7) leaves them,
+# running the real kube-apiserver, kube-controller-manager and kube-scheduler of
+# that version against a real etcd cluster.
 #
 #   bash lab/lab.sh image    build (or load from lab/.cache) the node image
 #   bash lab/lab.sh up       image + network + nodes + provisioning (idempotent)
@@ -14,6 +16,10 @@
 # to lab/.cache/<name>/hosts.yml), e.g. a pristine lab next to a hardened one.
 # LAB_WORKERS=<n> (with LAB_NAME, 1 to 20) gives that lab n workers <name>-worker1..n
 # (addresses .21 on), e.g. for benchmarks/noop.py's scaling table.
+# LAB_K8S_VERSION=1.33.3 (default) or 1.28.7: the real binaries of .cache/k8s/v<version>/
+# (scripts/k8s-binaries.sh) are bind-mounted read-only into the nodes: /opt/k8s/bin on every
+# node, and kube-apiserver, kube-controller-manager, kube-scheduler, kubeadm, kubectl in
+# /usr/local/bin of the control-plane nodes. A lab keeps the version it was created with.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -41,15 +47,27 @@ else
   INVENTORY=$CACHE/$LAB_NAME/hosts.yml
 fi
 
+LAB_K8S_VERSION=${LAB_K8S_VERSION:-1.33.3}
+case $LAB_K8S_VERSION in [0-9]*.[0-9]*.[0-9]*) ;; *) echo "LAB_K8S_VERSION must be a version such as 1.33.3, got '$LAB_K8S_VERSION'" >&2; exit 2 ;; esac
+K8S_BIN=$ROOT/.cache/k8s/v$LAB_K8S_VERSION
+CP_BINARIES="kube-apiserver kube-controller-manager kube-scheduler kubeadm kubectl"
+
 SUITE=bookworm
 MIRROR=${LAB_MIRROR:-http://deb.debian.org/debian}
 PACKAGES="python3 python3-yaml systemd systemd-sysv openssl etcd-server etcd-client iproute2 procps ca-certificates openssh-server"
 # Bump when the image recipe below changes, so the cache key changes with it.
 IMAGE_REV=2
 IMAGE_HASH=$(printf '%s\n' "$SUITE" "$PACKAGES" "$IMAGE_REV" | sha256sum | cut -c1-12)
-IMAGE=localhost/k8s-lab:$IMAGE_HASH
-IMAGE_LATEST=localhost/k8s-lab:latest
+BASE_IMAGE=localhost/k8s-lab-base:$IMAGE_HASH
 TARBALL=$CACHE/image-$IMAGE_HASH.tar
+# The Python `kubernetes` library on the nodes (kubernetes.core needs >= 24.2; bookworm's
+# python3-kubernetes is 22.6), pinned as in requirements.txt, installed by the host's pip
+# into a layer over the debootstrap image.
+NODE_PIP=$(grep -E '^kubernetes==' requirements.txt)
+PY_REV=1
+PY_HASH=$(printf '%s\n' "$IMAGE_HASH" "$NODE_PIP" "$PY_REV" | sha256sum | cut -c1-12)
+IMAGE=localhost/k8s-lab-node:$PY_HASH
+IMAGE_LATEST=localhost/k8s-lab-node:latest
 
 say() { printf '[lab %s] %s\n' "$(date +%T)" "$*"; }
 die() { printf '[lab] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -95,6 +113,35 @@ cmd_image() {
     say "image $IMAGE present"
     return 0
   fi
+  base_image
+  say "adding $NODE_PIP to the image (host pip, --target)"
+  local ctx
+  ctx=$(mktemp -d "$CACHE/pylayer.XXXXXX")
+  # shellcheck disable=SC2064
+  trap "rm -rf '$ctx'" EXIT
+  # (grep: this machine's pip configuration names local indexes that do not exist)
+  "$ROOT/.venv/bin/pip" install -q --disable-pip-version-check --target "$ctx/site" \
+    --python-version 3.11 --platform manylinux2014_x86_64 --only-binary=:all: "$NODE_PIP" 2>&1 \
+    | { grep -v "^WARNING: Location" || true; }
+  [ "${PIPESTATUS[0]}" -eq 0 ] || die "pip could not fetch $NODE_PIP for the nodes"
+  rm -rf "$ctx/site/bin"
+  printf 'FROM %s\nCOPY site/ /usr/local/lib/python3.11/dist-packages/\n' "$BASE_IMAGE" >"$ctx/Containerfile"
+  "$PODMAN" build -q -t "$IMAGE" "$ctx" >/dev/null
+  rm -rf "$ctx"
+  trap - EXIT
+  "$PODMAN" tag "$IMAGE" "$IMAGE_LATEST"
+  say "image $IMAGE ready"
+}
+
+# The debootstrap image (Debian packages only), cached as a tarball.
+base_image() {
+  # an image of the same recipe from before the Python layer existed
+  if ! "$PODMAN" image exists "$BASE_IMAGE" && "$PODMAN" image exists "localhost/k8s-lab:$IMAGE_HASH"; then
+    "$PODMAN" tag "localhost/k8s-lab:$IMAGE_HASH" "$BASE_IMAGE"
+  fi
+  if "$PODMAN" image exists "$BASE_IMAGE"; then
+    return 0
+  fi
   if [ ! -s "$TARBALL" ]; then
     command -v debootstrap >/dev/null || die "debootstrap is not installed (bash scripts/setup.sh installs it)"
     local work
@@ -112,9 +159,22 @@ cmd_image() {
   fi
   say "importing $TARBALL"
   "$PODMAN" import -q --change 'CMD ["/sbin/init"]' --change 'STOPSIGNAL=SIGRTMIN+3' \
-    "$TARBALL" "$IMAGE" >/dev/null
-  "$PODMAN" tag "$IMAGE" "$IMAGE_LATEST"
-  say "image $IMAGE ready"
+    "$TARBALL" "$BASE_IMAGE" >/dev/null
+}
+
+# The real binaries of LAB_K8S_VERSION, verified (scripts/k8s-binaries.sh; cached).
+k8s_binaries() {
+  bash "$ROOT/scripts/k8s-binaries.sh" "$LAB_K8S_VERSION"
+  [ -f "$K8S_BIN/.verified" ] || die "no verified binaries in $K8S_BIN"
+}
+
+# podman run arguments: the binaries, read-only, into a node of role $1.
+k8s_mounts() {
+  local b
+  printf -- '-v %s:/opt/k8s/bin:ro\n' "$K8S_BIN"
+  if [ "$1" = control_plane ]; then
+    for b in $CP_BINARIES; do printf -- '-v %s/%s:/usr/local/bin/%s:ro\n' "$K8S_BIN" "$b" "$b"; done
+  fi
 }
 
 node_running() {
@@ -138,6 +198,7 @@ lab_ready() {
   for entry in $LAB_NODES; do
     node=${entry%%:*}
     node_running "$node" || return 1
+    [ "$("$PODMAN" container inspect -f '{{index .Config.Labels "k8s-lab-version"}}' "$node")" = "$LAB_K8S_VERSION" ] || return 1
     "$PODMAN" exec "$node" test -f /var/lib/k8s-lab/provisioned 2>/dev/null || return 1
     "$PODMAN" exec "$node" systemctl is-active --quiet kubelet 2>/dev/null || return 1
     "$PODMAN" exec "$node" grep -qF "$(cat "$CACHE/ssh/id_ed25519.pub" 2>/dev/null || echo none)" \
@@ -190,22 +251,30 @@ cmd_up() {
     return 0
   fi
   cmd_image
+  k8s_binaries
   if ! "$PODMAN" network exists "$LAB_NET"; then
     "$PODMAN" network create --subnet "$LAB_SUBNET" --label "k8s-lab=$LAB_NAME" "$LAB_NET" >/dev/null
   fi
-  local entry node addr
+  local entry node addr role have
   for entry in $LAB_NODES; do
     node=${entry%%:*}; addr=${entry##*:}
+    case $node in *-cp[0-9]*) role=control_plane ;; *) role=worker ;; esac
+    if "$PODMAN" container exists "$node"; then
+      have=$("$PODMAN" container inspect -f '{{index .Config.Labels "k8s-lab-version"}}' "$node")
+      [ "$have" = "$LAB_K8S_VERSION" ] || \
+        die "$node was created for Kubernetes ${have:-1.28.7 (simulated)}, not $LAB_K8S_VERSION: bash lab/lab.sh down first"
+    fi
     if node_running "$node"; then
       continue
     elif "$PODMAN" container exists "$node"; then
       "$PODMAN" start "$node" >/dev/null
     else
       say "starting $node ($addr)"
+      # shellcheck disable=SC2046 # one argument per line of k8s_mounts
       "$PODMAN" run -d --name "$node" --hostname "$node" \
         --network "$LAB_NET" --ip "$addr" \
-        --systemd=always --label "k8s-lab=$LAB_NAME" \
-        "$IMAGE" /sbin/init >/dev/null
+        --systemd=always --label "k8s-lab=$LAB_NAME" --label "k8s-lab-version=$LAB_K8S_VERSION" \
+        $(k8s_mounts "$role") "$IMAGE" /sbin/init >/dev/null
     fi
   done
   for entry in $LAB_NODES; do wait_systemd "${entry%%:*}"; done
@@ -213,7 +282,7 @@ cmd_up() {
   [ -x .venv/bin/ansible-playbook ] || die ".venv is missing: run bash scripts/setup.sh"
   if [ "$LAB_NAME" != k8s-lab ]; then write_inventory; fi
   .venv/bin/ansible-playbook -i "$INVENTORY" lab/authorize.yml lab/provision.yml
-  say "lab up"
+  say "lab up (Kubernetes $LAB_K8S_VERSION)"
   print_nodes
 }
 
@@ -237,7 +306,8 @@ cmd_status() {
   for entry in $LAB_NODES; do
     node=${entry%%:*}
     if node_running "$node"; then
-      printf '%-18s %-12s up\n' "$node" "${entry##*:}"
+      printf '%-18s %-12s up (Kubernetes %s)\n' "$node" "${entry##*:}" \
+        "$("$PODMAN" container inspect -f '{{index .Config.Labels "k8s-lab-version"}}' "$node")"
       # shellcheck disable=SC2016  # $f is expanded by the shell inside the node, not here
       "$PODMAN" exec "$node" sh -c 'for f in /run/lab-kubelet/pods/*.json; do [ -e "$f" ] && python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(\"   pod %-24s %-9s%s %s\" % (d[\"name\"], d[\"state\"], \" (simulated)\" if d.get(\"simulated\") else \"\", d.get(\"reason\") or \"\"))" "$f"; done' || true
     else

@@ -213,6 +213,9 @@ ETCD35_ONLY_FLAGS = {
     "tls-min-version", "tls-max-version", "experimental-enable-lease-checkpoint-persist",
     "experimental-stop-grpc-service-on-defrag", "log-format", "experimental-enable-distributed-tracing",
 }
+# Health endpoints of etcd 3.5.11+ (kubeadm 1.33's etcd probes) that etcd 3.4 answers with
+# 404: its /health stands in for them (the real control plane needs a running etcd pod).
+ETCD34_PROBE_PATHS = {"/livez": "/health", "/readyz": "/health?serializable=false"}
 
 
 def log(msg, *args):
@@ -226,8 +229,19 @@ class ConfigError(Exception):
 
 # --------------------------------------------------------------------------- flags and config
 def kubelet_version():
-    """The version this stand-in plays: LAB_KUBELET_VERSION (e.g. v1.33.3), else LAB_KUBELET_VERSION_DEFAULT."""
-    return os.environ.get("LAB_KUBELET_VERSION") or LAB_KUBELET_VERSION_DEFAULT
+    """The version this stand-in plays: LAB_KUBELET_VERSION (e.g. v1.33.3), else the version of the real
+    kubelet the lab mounts on the node (REAL_KUBELET, /opt/k8s/bin/kubelet), else LAB_KUBELET_VERSION_DEFAULT."""
+    if os.environ.get("LAB_KUBELET_VERSION"):
+        return os.environ["LAB_KUBELET_VERSION"]
+    if os.access(REAL_KUBELET, os.X_OK):
+        try:
+            out = subprocess.run([REAL_KUBELET, "--version"], capture_output=True, text=True, timeout=20,
+                                 check=False).stdout.split()
+        except (OSError, subprocess.SubprocessError):
+            out = []
+        if len(out) == 2 and out[1].startswith("v"):
+            return out[1]
+    return LAB_KUBELET_VERSION_DEFAULT
 
 
 def kubelet_minor(version=None):
@@ -760,6 +774,8 @@ class Pod(object):
             return
         binary = find_binary(argv[0])
         self.probe = probe_of(container)
+        if self.probe and os.path.basename(argv[0]) == "etcd" and self.probe.get("path") in ETCD34_PROBE_PATHS:
+            self.probe = dict(self.probe, path=ETCD34_PROBE_PATHS[self.probe["path"]])
         if binary is None:
             self.simulated, self.argv = True, None
             self.spawner.stop()
@@ -1031,6 +1047,8 @@ def serve_kubelet(cfg, cert_dir, pods=None, node_name=""):
 # The version the stand-in plays when LAB_KUBELET_VERSION is not set (kubeadm_facts asks
 # `kubelet --version` on workers; the lab sets LAB_KUBELET_VERSION to its Kubernetes version).
 LAB_KUBELET_VERSION_DEFAULT = "v1.28.7"
+# The real kubelet binary the lab mounts read-only on every node (lab.sh, molecule platforms).
+REAL_KUBELET = os.environ.get("LAB_REAL_KUBELET", "/opt/k8s/bin/kubelet")
 
 
 def main(argv):

@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 # -*- coding: utf-8 -*-
-"""Generate a lab cluster's PKI the way kubeadm v1.28.7 lays it out.
+"""Generate a lab cluster's PKI the way kubeadm (v1.28.7 or v1.33.3) lays it out.
 
 Runs on the controller with the repository's .venv and uses the collection's
 one X.509 library (plugins/module_utils/_pki.py). Output, under OUTDIR:
@@ -21,7 +21,9 @@ every lab gets fresh CAs.
 
 usage: lab_pki.py OUTDIR NODES_JSON [INSTANCE]
   NODES_JSON: [{"name": "k8s-lab-cp1", "address": "10.89.10.11", "role": "control_plane",
-                "server": "https://10.89.10.11:6443"}, ...]
+                "server": "https://10.89.10.11:6443", "version": "1.33.3"}, ...]
+  version: the Kubernetes version; from 1.29 on, admin.conf is in kubeadm:cluster-admins
+  and super-admin.conf (system:masters) is written too (kubeadm_profiles).
 """
 
 import json
@@ -36,8 +38,16 @@ sys.path.insert(0, os.path.join(ROOT, ".cache", "collections"))
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils import _pki  # noqa: E402
 
 CLUSTER_NAME = "kubernetes"
-# kubeadm v1.28.7: these kubeconfigs on a control-plane node (no super-admin.conf before 1.29)
+# kubeadm's kubeconfigs on a control-plane node (super-admin.conf from 1.29 on)
 CONTROL_PLANE_KUBECONFIGS = ("admin", "controller-manager", "scheduler", "kubelet")
+
+
+def minor(node):
+    return int(str(node.get("version", "1.28.7")).split(".")[1])
+
+
+def control_plane_kubeconfigs(node):
+    return CONTROL_PLANE_KUBECONFIGS + (("super-admin",) if minor(node) >= 29 else ())
 CONTROL_PLANE_CERTS = ("apiserver", "apiserver-kubelet-client", "front-proxy-client",
                        "etcd/server", "etcd/peer", "etcd/healthcheck-client", "apiserver-etcd-client")
 
@@ -81,10 +91,11 @@ def make_node(outdir, node):
     cas = {name: (read(os.path.join(pki, ca["path"] + ".crt")), read(os.path.join(pki, ca["path"] + ".key")))
            for name, ca in _pki.KUBEADM_CAS.items()}
     base = os.path.join(outdir, "nodes", node["name"])
-    profiles = _pki.kubeadm_profiles(node["name"], [node["address"]], cluster_name=CLUSTER_NAME)
+    profiles = _pki.kubeadm_profiles(node["name"], [node["address"]], cluster_name=CLUSTER_NAME,
+                                     kubeadm_minor=minor(node))
     is_cp = node["role"] == "control_plane"
     certs = CONTROL_PLANE_CERTS if is_cp else ()
-    kubeconfigs = CONTROL_PLANE_KUBECONFIGS if is_cp else ("kubelet",)
+    kubeconfigs = control_plane_kubeconfigs(node) if is_cp else ("kubelet",)
     for name in certs:
         prof = profiles[name]
         ca_pem, ca_key = cas[prof["ca"]]
@@ -130,7 +141,7 @@ def write_bundle(outdir, node):
             rel = _pki.kubeadm_profiles(node["name"], [node["address"]])[name]["path"]
             add(os.path.join(base, "pki", rel + ".crt"), "/etc/kubernetes/pki/%s.crt" % rel, "0644")
             add(os.path.join(base, "pki", rel + ".key"), "/etc/kubernetes/pki/%s.key" % rel, "0600")
-        confs = CONTROL_PLANE_KUBECONFIGS
+        confs = control_plane_kubeconfigs(node)
     else:
         add(os.path.join(pki, "ca.crt"), "/etc/kubernetes/pki/ca.crt", "0644")
         confs = ("kubelet",)

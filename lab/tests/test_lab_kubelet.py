@@ -25,7 +25,7 @@ spec = importlib.util.spec_from_file_location("lab_kubelet", SCRIPT)
 lk = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(lk)
 
-KUBEADM_KUBELET_CONFIG = os.path.join(os.path.dirname(HERE), "templates", "kubelet-config.yaml.j2")
+KUBEADM_KUBELET_CONFIG = os.path.join(os.path.dirname(HERE), "templates", "v1.33.3", "kubelet-config.yaml.j2")
 
 
 def free_port():

@@ -252,8 +252,12 @@ def _uniq(seq):
 
 
 def kubeadm_profiles(node_name, node_ips, service_ip="10.96.0.1", dns_domain="cluster.local",
-                     cluster_name="kubernetes"):
-    """Every certificate kubeadm v1.28 issues, by name, with its CA and file.
+                     cluster_name="kubernetes", kubeadm_minor=28):
+    """Every certificate kubeadm v1.<kubeadm_minor> issues, by name, with its CA and file.
+
+    From kubeadm 1.29 on (KEP-4214), admin.conf and apiserver-kubelet-client are in the
+    group kubeadm:cluster-admins (bound to cluster-admin by kubeadm), super-admin.conf is
+    the one system:masters kubeconfig, and the etcd client certificates carry no group.
 
     Each profile: {cn, organizations, dns_names, ip_addresses, ekus, key_usages,
     ca: "ca"|"front-proxy-ca"|"etcd-ca", path: relative to the pki dir (certs)
@@ -276,11 +280,13 @@ def kubeadm_profiles(node_name, node_ips, service_ip="10.96.0.1", dns_domain="cl
     etcd_ips = _uniq(node_ips + ["127.0.0.1", "::1"])
     server_client = ["server_auth", "client_auth"]
     masters = ["system:masters"]
+    admins = ["kubeadm:cluster-admins"] if kubeadm_minor >= 29 else masters
+    etcd_clients = [] if kubeadm_minor >= 29 else masters
     return {
         "apiserver": prof("kube-apiserver", "ca", ["server_auth"], dns=apiserver_dns,
                           ips=_uniq([service_ip] + node_ips), path="apiserver"),
         "apiserver-kubelet-client": prof("kube-apiserver-kubelet-client", "ca", ["client_auth"],
-                                         orgs=masters, path="apiserver-kubelet-client"),
+                                         orgs=admins, path="apiserver-kubelet-client"),
         "front-proxy-client": prof("front-proxy-client", "front-proxy-ca", ["client_auth"],
                                    path="front-proxy-client"),
         "etcd/server": prof(node_name, "etcd-ca", server_client, dns=etcd_dns, ips=etcd_ips,
@@ -288,10 +294,10 @@ def kubeadm_profiles(node_name, node_ips, service_ip="10.96.0.1", dns_domain="cl
         "etcd/peer": prof(node_name, "etcd-ca", server_client, dns=etcd_dns, ips=etcd_ips,
                           path="etcd/peer"),
         "etcd/healthcheck-client": prof("kube-etcd-healthcheck-client", "etcd-ca", ["client_auth"],
-                                        orgs=masters, path="etcd/healthcheck-client"),
+                                        orgs=etcd_clients, path="etcd/healthcheck-client"),
         "apiserver-etcd-client": prof("kube-apiserver-etcd-client", "etcd-ca", ["client_auth"],
-                                      orgs=masters, path="apiserver-etcd-client"),
-        "admin": prof("kubernetes-admin", "ca", ["client_auth"], orgs=masters,
+                                      orgs=etcd_clients, path="apiserver-etcd-client"),
+        "admin": prof("kubernetes-admin", "ca", ["client_auth"], orgs=admins,
                       kubeconfig="admin.conf", user="kubernetes-admin"),
         "super-admin": prof("kubernetes-super-admin", "ca", ["client_auth"], orgs=masters,
                             kubeconfig="super-admin.conf", user="kubernetes-super-admin"),

@@ -1,12 +1,16 @@
-"""The `make lab-up` lab against kubeadm v1.28.7's own output.
+"""The `make lab-up` lab against the real kubeadm's own output, at the lab's version.
 
 Runs only with K8S_LAB=1 and a running lab (`bash lab/lab.sh up`; another
-lab with K8S_LAB_NAME=<name>). Compares
-cp1 with /work/shared/reference/kubeadm-v1.28.7/FILES.txt (what kubeadm wrote
-for node cp1, 10.0.0.10): every file and mode, and for every certificate the
-subject, issuer, SANs, extended key usages and validity as openssl prints
-them. Talks to the lab's real etcd from this host over the lab network, with
-and without a client certificate, with etcdctl and openssl s_client.
+lab with K8S_LAB_NAME=<name>; `molecule test -s lab` runs it on its nodes).
+Compares cp1 with ../shared/reference/kubeadm-v<version>/FILES.txt beside the
+checkout (K8S_LAB_REFERENCE overrides; the version is the one the lab's nodes
+were created with): what kubeadm wrote for node cp1, 10.0.0.10: every file and
+mode, no file more, and for every certificate the subject, issuer, SANs,
+extended key usages and validity as openssl prints them. Talks to the lab's
+real etcd from this host over the lab network, with and without a client
+certificate, with etcdctl and openssl s_client; checks that the real
+kube-apiserver, controller-manager and scheduler run their manifests, that the
+nodes are registered and that the real kubeadm reads its ConfigMaps.
 """
 import datetime
 import json
@@ -20,14 +24,43 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PODMAN = os.path.join(ROOT, "lab", "bin", "podman")
-REFERENCE = os.environ.get("K8S_LAB_REFERENCE", "/work/shared/reference/kubeadm-v1.28.7")
 # K8S_LAB_NAME: a lab started with LAB_NAME=<name> bash lab/lab.sh up (default: make lab-up's)
 LAB = os.environ.get("K8S_LAB_NAME", "k8s-lab")
 CP1, CP2, WORKER = LAB + "-cp1", LAB + "-cp2", LAB + "-worker1"
 REF_NODE, REF_ADDR = "cp1", "10.0.0.10"
+ADMIN = "/etc/kubernetes/admin.conf"
+CONTROL_PLANE = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
 
 pytestmark = pytest.mark.skipif(os.environ.get("K8S_LAB") != "1",
                                 reason="needs a running lab: K8S_LAB=1 after `bash lab/lab.sh up`")
+
+
+def lab_version():
+    """The Kubernetes version the lab's nodes were created with (lab.sh's label), else the binaries'."""
+    if os.environ.get("K8S_LAB") != "1":
+        return "1.33.3"
+    res = subprocess.run([PODMAN, "container", "inspect", "-f", '{{index .Config.Labels "k8s-lab-version"}}', CP1],
+                         capture_output=True, text=True, timeout=60, check=False)
+    if res.returncode == 0 and res.stdout.strip() not in ("", "<no value>"):
+        return res.stdout.strip()
+    out = subprocess.run([PODMAN, "exec", CP1, "/opt/k8s/bin/kubeadm", "version", "-o", "short"],
+                         capture_output=True, text=True, timeout=60, check=False).stdout.strip()
+    return out.lstrip("v") or "1.33.3"
+
+
+VERSION = lab_version()
+MINOR = int(VERSION.split(".")[1])
+REFERENCE = os.environ.get("K8S_LAB_REFERENCE", os.path.join(
+    os.path.dirname(ROOT), "shared", "reference", "kubeadm-v" + VERSION))
+# Kubeconfig client certificates kubeadm issues from 1.29 on (KEP-4214), for a reference
+# tree that does not list them (the v1.33.3 one keeps no kubeconfigs).
+KUBECONFIG_SUBJECTS_129 = {
+    "admin.conf": "subject=O = kubeadm:cluster-admins, CN = kubernetes-admin",
+    "super-admin.conf": "subject=O = system:masters, CN = kubernetes-super-admin",
+    "controller-manager.conf": "subject=CN = system:kube-controller-manager",
+    "scheduler.conf": "subject=CN = system:kube-scheduler",
+    "kubelet.conf": "subject=O = system:nodes, CN = system:node:cp1",
+}
 
 
 def on(node, *argv, check=True):
@@ -71,7 +104,13 @@ def cp1_addr():
 
 @pytest.fixture(scope="module")
 def reference():
+    if not os.path.isfile(os.path.join(REFERENCE, "FILES.txt")):
+        pytest.skip("no kubeadm reference tree for v%s at %s (K8S_LAB_REFERENCE)" % (VERSION, REFERENCE))
     return reference_files()
+
+
+def kubectl(node, *args, kubeconfig=ADMIN, check=True):
+    return on(node, "kubectl", "--kubeconfig", kubeconfig, *args, check=check)
 
 
 def skip_if_hardened(node):
@@ -89,17 +128,21 @@ def test_every_kubeadm_file_with_its_mode_on_cp1(reference):
     assert out == ["%s %s %s" % f for f in files]
 
 
-def test_no_file_beyond_kubeadm_in_etc_kubernetes_on_cp1(reference):
+@pytest.mark.parametrize("tree", ["/etc/kubernetes", "/var/lib/kubelet"])
+def test_exactly_kubeadm_files_on_cp1(reference, tree):
+    """No file missing and none more than kubeadm writes (a hardened node may hold the
+    collection's own files: audit policy and log, encryption and admission configuration)."""
     files, dummy = reference
-    want = sorted(p for dummy, dummy, p in files if p.startswith("/etc/kubernetes/"))
-    have = sorted(on(CP1, "find", "/etc/kubernetes", "-type", "f",
-                     "-not", "-path", "/etc/kubernetes/audit*",
-                     "-not", "-path", "/etc/kubernetes/*encryption*",
-                     "-not", "-path", "/etc/kubernetes/admission*").stdout.split())
-    # 1.28.7 writes no super-admin.conf (that came with 1.29).
-    assert "/etc/kubernetes/super-admin.conf" not in have
-    missing = sorted(set(want) - set(have))
-    assert not missing
+    want = sorted(p for dummy, dummy2, p in files if p.startswith(tree + "/"))
+    argv = ["find", tree, "-type", "f"]
+    if on(CP1, "test", "-d", "/var/backups/k8s-hardening", check=False).returncode == 0:
+        argv += ["-not", "-path", "/etc/kubernetes/audit*", "-not", "-path", "/etc/kubernetes/*encryption*",
+                 "-not", "-path", "/etc/kubernetes/admission*"]
+    have = sorted(on(CP1, *argv).stdout.split())
+    if tree == "/etc/kubernetes":
+        assert ("/etc/kubernetes/super-admin.conf" in want) == (MINOR >= 29)
+    assert {"missing": sorted(set(want) - set(have)), "extra": sorted(set(have) - set(want))} == \
+        {"missing": [], "extra": []}
 
 
 def openssl_view(pem, kubeconfig=False):
@@ -144,12 +187,17 @@ def test_certificate_like_kubeadm(path, reference, cp1_addr):
     assert abs((lab_days - ref_days).total_seconds()) < 120
 
 
-@pytest.mark.parametrize("conf", ["admin.conf", "controller-manager.conf", "scheduler.conf", "kubelet.conf"])
+@pytest.mark.parametrize("conf", ["admin.conf", "super-admin.conf", "controller-manager.conf", "scheduler.conf",
+                                  "kubelet.conf"])
 def test_kubeconfig_client_certificate_like_kubeadm(conf, reference, cp1_addr):
     import base64
     import yaml
     dummy, certs = reference
-    ref = certs["/etc/kubernetes/" + conf]
+    if conf == "super-admin.conf" and MINOR < 29:
+        assert on(CP1, "test", "-e", "/etc/kubernetes/super-admin.conf", check=False).returncode != 0
+        return
+    ref = certs.get("/etc/kubernetes/" + conf) or [
+        "server: https://%s:6443" % REF_ADDR, KUBECONFIG_SUBJECTS_129[conf], "issuer=CN = kubernetes"]
     doc = yaml.safe_load(on(CP1, "cat", "/etc/kubernetes/" + conf).stdout)
     server = [l for l in ref if l.startswith("server:")][0].split(None, 1)[1]
     assert doc["clusters"][0]["cluster"]["server"] == to_lab(server, CP1, cp1_addr)
@@ -255,3 +303,81 @@ def test_openssl_handshake_with_and_without_client_certificate(etcd_client_files
     bad = s_client(cp1_addr, etcd_client_files, False)
     assert '"etcdserver"' not in bad.stdout
     assert re.search(r"alert|certificate required|handshake failure", bad.stderr + bad.stdout, re.I)
+
+
+@pytest.mark.parametrize("node", [CP1, CP2])
+@pytest.mark.parametrize("component", CONTROL_PLANE)
+def test_control_plane_component_runs_its_manifest_for_real(node, component):
+    import yaml
+    state = json.loads(on(node, "cat", "/run/lab-kubelet/pods/%s.json" % component).stdout)
+    manifest = on(node, "cat", "/etc/kubernetes/manifests/%s.yaml" % component).stdout
+    assert state["state"] == "running" and state["simulated"] is False, state
+    assert state["manifest_sha256"] == on(node, "sha256sum", "/etc/kubernetes/manifests/%s.yaml"
+                                          % component).stdout.split()[0]
+    argv = [a for a in on(node, "cat", "/proc/%d/cmdline" % state["pid"]).stdout.split("\0") if a]
+    command = yaml.safe_load(manifest)["spec"]["containers"][0]["command"]
+    assert argv == ["/usr/local/bin/" + component] + command[1:]
+    version = on(node, "/usr/local/bin/" + component, "--version").stdout.split()[-1]
+    assert version == "v" + VERSION
+
+
+@pytest.mark.parametrize("node", [CP1, CP2])
+def test_readyz_with_a_client_certificate(node):
+    addr = node_address(node)
+    res = on(node, "python3", "-c", (
+        "import ssl, urllib.request\n"
+        "ctx = ssl.create_default_context(cafile='/etc/kubernetes/pki/ca.crt')\n"
+        "ctx.load_cert_chain('/etc/kubernetes/pki/apiserver-kubelet-client.crt', "
+        "'/etc/kubernetes/pki/apiserver-kubelet-client.key')\n"
+        "print(urllib.request.urlopen('https://%s:6443/readyz', context=ctx).read().decode())" % addr))
+    assert res.stdout.strip() == "ok"
+
+
+def test_nodes_registered_as_kubeadm_nodes():
+    nodes = json.loads(kubectl(CP1, "get", "nodes", "-o", "json").stdout)["items"]
+    by_name = {n["metadata"]["name"]: n for n in nodes}
+    assert sorted(by_name) == sorted([CP1, CP2, WORKER])
+    for name, node in by_name.items():
+        labels = node["metadata"]["labels"]
+        assert labels["kubernetes.io/hostname"] == name
+        assert ("node-role.kubernetes.io/control-plane" in labels) == (name != WORKER)
+        taints = [t["key"] for t in node["spec"].get("taints", [])]
+        assert ("node-role.kubernetes.io/control-plane" in taints) == (name != WORKER)
+        addresses = {a["type"]: a["address"] for a in node["status"]["addresses"]}
+        assert addresses == {"InternalIP": node_address(name), "Hostname": name}
+        assert node["status"]["daemonEndpoints"]["kubeletEndpoint"]["Port"] == 10250
+        assert node["status"]["nodeInfo"]["kubeletVersion"] == "v" + VERSION
+
+
+def test_kubeadm_configmaps_and_rbac_as_kubeadm_init_leaves_them():
+    import yaml
+    cm = json.loads(kubectl(CP1, "-n", "kube-system", "get", "configmap", "kubeadm-config", "-o", "json").stdout)
+    cluster = yaml.safe_load(cm["data"]["ClusterConfiguration"])
+    assert cluster["kubernetesVersion"] == "v" + VERSION
+    assert cluster["apiVersion"] == ("kubeadm.k8s.io/v1beta4" if MINOR >= 31 else "kubeadm.k8s.io/v1beta3")
+    kubelet = json.loads(kubectl(CP1, "-n", "kube-system", "get", "configmap", "kubelet-config", "-o", "json").stdout)
+    assert yaml.safe_load(kubelet["data"]["kubelet"])["kind"] == "KubeletConfiguration"
+    assert kubectl(CP1, "-n", "kube-public", "get", "configmap", "cluster-info", "-o", "name").stdout.strip() \
+        == "configmap/cluster-info"
+    bindings = kubectl(CP1, "get", "clusterrolebindings", "-o", "name").stdout.split()
+    assert ("clusterrolebinding.rbac.authorization.k8s.io/kubeadm:cluster-admins" in bindings) == (MINOR >= 29)
+    # admin.conf is a cluster admin through that binding (1.29+) or system:masters (1.28)
+    assert kubectl(CP1, "auth", "can-i", "*", "*").stdout.strip() == "yes"
+
+
+@pytest.mark.parametrize("node", [CP1, CP2])
+def test_real_kubeadm_upgrade_dry_run_reads_the_cluster(node):
+    import yaml
+    res = on(node, "env", "KUBEADM_UPGRADE_DRYRUN_DIR=/tmp/kubeadm-dryrun", "kubeadm", "upgrade", "node",
+             "phase", "control-plane", "--dry-run")
+    # 1.28: "Reading configuration from the cluster...", 1.33: ... from the "kubeadm-config" ConfigMap
+    assert re.search(r'Reading configuration from the (cluster|"kubeadm-config" ConfigMap)', res.stdout)
+    out = re.sub(r"(?m)^\t", "", res.stdout)  # kubeadm 1.28 indents the files it prints with a tab
+    for component in CONTROL_PLANE:
+        m = re.search(r'Would write file "/etc/kubernetes/manifests/%s.yaml" with content:\n(.*?\nstatus: \{\}\n)'
+                      % component, out, re.S)
+        assert m, component
+        written = yaml.safe_load(m.group(1))["spec"]["containers"][0]["command"]
+        live = yaml.safe_load(on(node, "cat", "/etc/kubernetes/manifests/%s.yaml" % component).stdout)
+        if on(node, "test", "-d", "/var/backups/k8s-hardening", check=False).returncode != 0:
+            assert written == live["spec"]["containers"][0]["command"]

@@ -314,3 +314,18 @@ def test_load_certs_bundle_of_mixed_algorithms_and_a_key():
     assert _pki.load_certs(text.encode()) and _pki.load_certs("") == [] and _pki.load_certs(key_text) == []
     with pytest.raises(_pki.PKIError):
         _pki.load_certs("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+def test_profiles_follow_the_kubeadm_version():
+    """kubeadm 1.29+ (KEP-4214), as the reference tree of v1.33.3 shows in FILES.txt."""
+    old = _pki.kubeadm_profiles("cp1", ["10.0.0.10"])
+    new = _pki.kubeadm_profiles("cp1", ["10.0.0.10"], kubeadm_minor=33)
+    assert old["admin"]["organizations"] == ["system:masters"]
+    assert new["admin"]["organizations"] == ["kubeadm:cluster-admins"]
+    assert new["apiserver-kubelet-client"]["organizations"] == ["kubeadm:cluster-admins"]
+    assert new["super-admin"]["organizations"] == ["system:masters"]
+    assert new["etcd/healthcheck-client"]["organizations"] == []
+    assert new["apiserver-etcd-client"]["organizations"] == []
+    assert old["etcd/healthcheck-client"]["organizations"] == ["system:masters"]
+    assert {k: v for k, v in new.items() if k not in (
+        "admin", "apiserver-kubelet-client", "etcd/healthcheck-client", "apiserver-etcd-client")} == \
+        {k: v for k, v in old.items() if k not in (
+            "admin", "apiserver-kubelet-client", "etcd/healthcheck-client", "apiserver-etcd-client")}
