@@ -57,6 +57,7 @@ def test_role_issues_the_serving_pair_once(tmp_path):
         'KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock"\n')
     (tmp_path / "kubelet.service").write_text("[Service]\nExecStart=/usr/bin/kubelet\n")
     node = {"is_kubeadm_node": True, "node_name": "n1", "node_roles": ["worker"], "kubelet_flags": {},
+            "kubernetes_version": "1.33.3", "kubernetes_minor": 33,
             "paths": {"kubelet_config": str(kubelet / "config.yaml"), "pki_dir": str(pki),
                       "kubeadm_flags_env": str(kubelet / "kubeadm-flags.env"),
                       "kubelet_unit": str(tmp_path / "kubelet.service"), "kubelet_dropins": [],

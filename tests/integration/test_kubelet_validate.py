@@ -51,6 +51,7 @@ def tree(tmp_path):
 
 def run(tree, **extra):
     node = {"is_kubeadm_node": True, "node_name": "cp1", "node_roles": ["control_plane"],
+            "kubernetes_version": "1.33.3", "kubernetes_minor": 33,
             "paths": {"kubelet_config": str(tree / "config.yaml"), "pki_dir": str(tree)}}
     overrides = dict({"authentication": {"x509": {"clientCAFile": str(tree / "ca.crt")}}},
                      **extra.pop("kubelet_config_overrides", {}))

@@ -100,7 +100,9 @@ def _run(tmp, book_text, extra):
                                                "variable": "KUBELET_EXTRA_ARGS"}],
                   "kubelet_config_overrides": {"authentication": {"x509": {
                       "clientCAFile": os.path.join(tree, "etc", "kubernetes", "pki", "ca.crt")}}},
-                  "etcd_ca_controller_dir": os.path.join(tmp, "etcd-ca")}, **extra)
+                  "etcd_ca_controller_dir": os.path.join(tmp, "etcd-ca"),
+                  # the fake tree is a control-plane node holding the cluster CA (kubelet serving certificates)
+                  "kubelet_serving_ca_host": "localhost"}, **extra)
     cmd = [os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", "localhost,", book, "-e", json.dumps(extra)]
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
 
