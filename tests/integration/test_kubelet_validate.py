@@ -43,6 +43,8 @@ def tree(tmp_path):
     cfg["authentication"]["x509"]["clientCAFile"] = str(tmp_path / "ca.crt")
     (tmp_path / "ca.crt").write_text("CA\n")
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    with open(os.path.join(os.path.dirname(REFERENCE), "kubeadm-flags.env")) as fh:
+        (tmp_path / "kubeadm-flags.env").write_text(fh.read())
     (tmp_path / "inv.yml").write_text(yaml.safe_dump({"all": {"children": {"control_plane": {"hosts": {
         "localhost": {"ansible_connection": "local"}}}}}}))
     (tmp_path / "play.yml").write_text(PLAYBOOK)
@@ -52,11 +54,13 @@ def tree(tmp_path):
 def run(tree, **extra):
     node = {"is_kubeadm_node": True, "node_name": "cp1", "node_roles": ["control_plane"],
             "kubernetes_version": "1.33.3", "kubernetes_minor": 33,
-            "paths": {"kubelet_config": str(tree / "config.yaml"), "pki_dir": str(tree)}}
+            "paths": {"kubelet_config": str(tree / "config.yaml"), "pki_dir": str(tree),
+                      "kubeadm_flags_env": str(tree / "kubeadm-flags.env")}}
     overrides = dict({"authentication": {"x509": {"clientCAFile": str(tree / "ca.crt")}}},
                      **extra.pop("kubelet_config_overrides", {}))
     extra = dict({"test_node": node, "ansible_python_interpreter": sys.executable,
-                  "kubelet_config_overrides": overrides, "test_out": str(tree / "settings.json")}, **extra)
+                  "kubelet_config_overrides": overrides, "test_out": str(tree / "settings.json"),
+                  "kubelet_extra_env_files": []}, **extra)
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
     proc = subprocess.run([PLAYBOOK_BIN, "-i", str(tree / "inv.yml"), str(tree / "play.yml"), "-e", json.dumps(extra)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=180, check=False)
