@@ -48,6 +48,8 @@ def minor(node):
 
 def control_plane_kubeconfigs(node):
     return CONTROL_PLANE_KUBECONFIGS + (("super-admin",) if minor(node) >= 29 else ())
+
+
 CONTROL_PLANE_CERTS = ("apiserver", "apiserver-kubelet-client", "front-proxy-client",
                        "etcd/server", "etcd/peer", "etcd/healthcheck-client", "apiserver-etcd-client")
 

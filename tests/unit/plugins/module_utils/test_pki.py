@@ -314,6 +314,8 @@ def test_load_certs_bundle_of_mixed_algorithms_and_a_key():
     assert _pki.load_certs(text.encode()) and _pki.load_certs("") == [] and _pki.load_certs(key_text) == []
     with pytest.raises(_pki.PKIError):
         _pki.load_certs("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+
+
 def test_profiles_follow_the_kubeadm_version():
     """kubeadm 1.29+ (KEP-4214), as the reference tree of v1.33.3 shows in FILES.txt."""
     old = _pki.kubeadm_profiles("cp1", ["10.0.0.10"])
