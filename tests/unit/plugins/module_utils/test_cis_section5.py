@@ -3,8 +3,6 @@ numbering, their evaluation on the cluster observation, and the report's cluster
 import pytest
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils import _cis as cis
-from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils import _report as rep
-from ansible_collections.k8s_hardening.kubeadm.plugins.filter import cluster_policy as flt
 
 S5_COMMON = (["5.1.%d" % i for i in range(1, 14)] + ["5.2.%d" % i for i in range(1, 13)]
              + ["5.3.1", "5.3.2", "5.4.1", "5.4.2", "5.5.1"])
@@ -68,21 +66,3 @@ def test_cluster_evaluation_statuses():
     assert got["1.2.1"]["status"] == "not_applicable"
     waived = rows([F("default_sa", enforced=True)], ["default_sa"], {"5.1.5": "legacy apps"})
     assert waived["5.1.5"]["status"] == "waived" and "would be fail" in waived["5.1.5"]["reason"]
-
-
-def test_cluster_row_in_the_report_and_renderers():
-    cluster = flt.cis_cluster_results({"findings": [F("cluster_admin", "ClusterRoleBinding test-admins"),
-                                                    F("wildcards", "ClusterRole cluster-admin", counts=False)],
-                                       "gathered": ["cluster_admin", "wildcards"], "cni": None}, {}, "cis-1.10")
-    report = rep.build_report({}, "cis-1.10", [], cluster)
-    assert list(report["nodes"]) == ["cluster"] and report["nodes"]["cluster"]["node_roles"] == ["cluster"]
-    assert [r["id"] for r in rep.findings_rows(report)] == ["5.1.1"]
-    md = rep.render_markdown(report)
-    assert "## Cluster findings" in md
-    assert "| 5.1.1 | cluster_admin | ClusterRoleBinding test-admins | d | w |" in md
-    assert "1 more built-in or exempt" in md
-    html = rep.render_html(report)
-    assert "<h2>Cluster findings</h2>" in html and "ClusterRoleBinding test-admins" in html
-    assert 'testsuite name="cluster"' in rep.render_junit(report)
-    assert rep.build_report({"n": {"results": [], "node_roles": []}})["cluster_findings"] == []
-    assert "## Cluster findings" not in rep.render_markdown(rep.build_report({"n": {"results": [], "node_roles": []}}))

@@ -11,8 +11,10 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..",
 def test_docs_versions_md_is_generated_from_the_table():
     with open(os.path.join(ROOT, "docs", "versions.md")) as handle:
         assert handle.read() == v.render_markdown(), "docs/versions.md is stale: python docs/gen_versions.py"
+    # the script finds the collection where this test found it (.cache/collections, or ansible-test's copy)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "docs", "gen_versions.py"), "--check"],
-                          capture_output=True, text=True, check=False)
+                          capture_output=True, text=True, check=False, env=env)
     assert proc.returncode == 0, proc.stderr
 
 
