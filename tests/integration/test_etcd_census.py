@@ -10,7 +10,6 @@ import base64
 import json
 import os
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
@@ -20,21 +19,12 @@ import urllib.request
 import pytest
 
 from ansible_collections.k8s_hardening.kubeadm.plugins.module_utils import _pki
+from realk8s import free_ports
 
 pytestmark = pytest.mark.skipif(not shutil.which("etcd"), reason="needs Debian's etcd-server on the host")
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 COLLECTIONS = os.path.join(ROOT, ".cache", "collections")
-
-
-def _ports(n):
-    socks = [socket.socket() for dummy in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 def _write(path, text, mode):
@@ -48,7 +38,7 @@ class Etcd:
     def __init__(self, root):
         self.root = root
         self.pki = os.path.join(root, "pki", "etcd")
-        self.client_port, self.peer_port = _ports(2)
+        self.client_port, self.peer_port = free_ports(2)
         self.url = "https://127.0.0.1:%d" % self.client_port
         ca_key = _pki.generate_private_key()
         ca = _pki.issue_ca("etcd-ca", ca_key)
