@@ -8,7 +8,8 @@
 
 A node's fingerprint is a digest over every file the roles read or write: type, mode, owner,
 group and the sha256 of the content (or, for large files and for files marked ``content: false``,
-the size and mtime). After a full run that changed nothing on a node, the node keeps a record
+the size and mtime; for files marked ``volatile: true``, such as the audit logs a running apiserver
+writes all the time, only type, mode, owner and group). After a full run that changed nothing on a node, the node keeps a record
 of that digest and of the digest of the run's inputs. A later run whose node digest and input
 digest both equal the record's is the same evaluation of the same state: harden.yml then skips
 the node's roles. Any edited flag, key, mode or owner changes the digest, and the full run
@@ -36,7 +37,7 @@ class FingerprintError(Exception):
 
 
 def normalize_specs(specs):
-    """Validate ``[{path, content, recurse}]``; a bare string is ``{path: s}``."""
+    """Validate ``[{path, content, recurse, volatile}]``; a bare string is ``{path: s}``."""
     out = []
     for spec in specs or []:
         if isinstance(spec, str):
@@ -46,12 +47,13 @@ def normalize_specs(specs):
         path = str(spec["path"])
         if not os.path.isabs(path):
             raise FingerprintError("path %r is not absolute" % path)
-        unknown = set(spec) - {"path", "content", "recurse"}
+        unknown = set(spec) - {"path", "content", "recurse", "volatile"}
         if unknown:
-            raise FingerprintError("path %s: unknown keys %s (known: path, content, recurse)"
+            raise FingerprintError("path %s: unknown keys %s (known: path, content, recurse, volatile)"
                                    % (path, ", ".join(sorted(unknown))))
-        out.append({"path": os.path.normpath(path), "content": bool(spec.get("content", True)),
-                    "recurse": bool(spec.get("recurse", False))})
+        volatile = bool(spec.get("volatile", False))
+        out.append({"path": os.path.normpath(path), "content": bool(spec.get("content", True)) and not volatile,
+                    "recurse": bool(spec.get("recurse", False)), "volatile": volatile})
     return out
 
 
@@ -70,8 +72,9 @@ def _file_hash(path, max_content):
     return digest.hexdigest()
 
 
-def describe_entry(path, content=True, max_content=DEFAULT_MAX_CONTENT, lstat=os.lstat):
-    """One line that changes whenever the path's type, mode, owner, group or content does."""
+def describe_entry(path, content=True, max_content=DEFAULT_MAX_CONTENT, lstat=os.lstat, volatile=False):
+    """One line that changes whenever the path's type, mode, owner, group or content does
+    (``volatile``: a regular file's content, size and mtime never count)."""
     try:
         st = lstat(path)
     except FileNotFoundError:
@@ -85,6 +88,8 @@ def describe_entry(path, content=True, max_content=DEFAULT_MAX_CONTENT, lstat=os
         return "dir|%s" % meta
     if not stat.S_ISREG(st.st_mode):
         return "other|%s|%o" % (meta, stat.S_IFMT(st.st_mode))
+    if volatile:
+        return "file|%s" % meta
     if content:
         # /proc/sys files report size 0: read them all the same.
         try:
@@ -121,7 +126,7 @@ def walk(specs, max_content=DEFAULT_MAX_CONTENT, max_entries=DEFAULT_MAX_ENTRIES
         todo = [path]
         while todo:
             path = todo.pop()
-            line = describe_entry(path, spec["content"], max_content, lstat)
+            line = describe_entry(path, spec["content"], max_content, lstat, spec["volatile"])
             # A path named twice (e.g. a file inside a recursed directory) keeps the stricter
             # description: the one that includes the content.
             if path not in entries or "sha256:" in line:

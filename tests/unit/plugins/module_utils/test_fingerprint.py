@@ -57,6 +57,29 @@ def test_without_content_only_meta_size_and_mtime_count(tmp_path):
     assert _digest(specs) != first
 
 
+def test_volatile_files_count_only_type_mode_and_owner(tmp_path):
+    """The audit log a running kube-apiserver appends to every second: its growth is no drift
+    (found on the lab's real control plane: with size and mtime counted, no node stayed converged)."""
+    logs = tmp_path / "audit"
+    logs.mkdir()
+    log = logs / "audit.log"
+    log.write_text("one event\n")
+    specs = [{"path": str(logs), "recurse": True, "volatile": True}]
+    first = _digest(specs)
+    with open(log, "a") as handle:
+        handle.write("another event\n")
+    os.utime(log, ns=(10 ** 18, 10 ** 18))
+    assert _digest(specs) == first, "appended events, a new mtime: not drift"
+    assert fp.walk(specs)[str(log)] == "file|%o|%d|%d" % (os.stat(log).st_mode & 0o7777, os.getuid(), os.getgid())
+    os.chmod(log, 0o644 if (os.stat(log).st_mode & 0o777) != 0o644 else 0o600)
+    assert _digest(specs) != first, "a mode change is drift"
+    os.chmod(log, 0o600)
+    second = _digest(specs)
+    (logs / "audit-2026-12-06.log").write_text("rotated")
+    assert _digest(specs) != second, "a new file is drift"
+    assert fp.normalize_specs(specs)[0]["content"] is False
+
+
 def test_absent_paths_symlinks_and_duplicates(tmp_path):
     root = _tree(tmp_path)
     entries = fp.walk([str(tmp_path / "nope"), {"path": str(root), "recurse": True},
