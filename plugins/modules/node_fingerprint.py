@@ -31,8 +31,8 @@ options:
     description:
       - What to fingerprint. Each entry is a path or a dict with C(path), C(content) (hash the content,
         default true), C(recurse) (everything below a directory, default false) and C(volatile) (files whose
-        content, size and mtime change all the time, such as audit logs: only type, mode and owner count;
-        default false).
+        content, size and mtime change all the time, such as audit logs, count only by type, mode and
+        owner; default false).
       - A path that does not exist is part of the fingerprint as absent.
     type: list
     elements: raw
