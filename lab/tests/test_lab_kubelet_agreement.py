@@ -242,9 +242,12 @@ def kubeconfig_text(kind, d):
     return yaml.safe_dump(ok)
 
 
-def prepare(version, case, tmp):
+def prepare(version, case, tmp, who):
+    """The case's own directory for one of the two kubelets: each gets a copy, because the real kubelet
+    writes into it (with a bootstrap kubeconfig it writes --kubeconfig, pointing at a client cert that
+    never comes), and the two run at the same time."""
     name, over, flags, kubeconfig, dummy, dummy = case
-    d = str(tmp / ("%s-%s" % (version, name)))
+    d = str(tmp / ("%s-%s-%s" % (version, name, who)))
     os.makedirs(d)
     common = tmp / "pki"
     if not common.is_dir():
@@ -315,8 +318,10 @@ def outcomes(tmp_path_factory):
             if missing(version):
                 continue
             for case in CASES:
-                d, argv = prepare(version, case, tmp)
-                jobs[(version, case[0])] = (pool.submit(run_real, version, argv), pool.submit(run_standin, version, argv, d))
+                dummy, real_argv = prepare(version, case, tmp, "real")
+                d, argv = prepare(version, case, tmp, "standin")
+                jobs[(version, case[0])] = (pool.submit(run_real, version, real_argv),
+                                            pool.submit(run_standin, version, argv, d))
         return {key: (real.result(), standin.result()) for key, (real, standin) in jobs.items()}
 
 
@@ -352,7 +357,7 @@ def test_after_runtime_checks(tmp_path, name, expect):
     start); both kubelets pass them at the validation stage above. The stand-in, which has no
     runtime stage, makes them at start-up and exits as the real kubelet would at that later point."""
     case = [c for c in CASES if c[0] == name][0]
-    d, argv = prepare("1.33.3", case, tmp_path)
+    d, argv = prepare("1.33.3", case, tmp_path, "standin")
     proc_sys = tmp_path / "proc_sys"
     for key in ("vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic"):
         (proc_sys / key).parent.mkdir(parents=True, exist_ok=True)
