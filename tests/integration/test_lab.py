@@ -1,7 +1,7 @@
 """The `make lab-up` lab against the real kubeadm's own output, at the lab's version.
 
 Runs only with K8S_LAB=1 and a running lab (`bash lab/lab.sh up`; another
-lab with K8S_LAB_NAME=<name>; `molecule test -s lab` runs it on its nodes).
+lab with K8S_LAB_NAME=<name>; Molecule's default scenario runs it on its nodes in prepare, through lab/verify.yml).
 Compares cp1 with ../shared/reference/kubeadm-v<version>/FILES.txt beside the
 checkout (K8S_LAB_REFERENCE overrides; the version is the one the lab's nodes
 were created with): what kubeadm wrote for node cp1, 10.0.0.10: every file and
