@@ -67,12 +67,13 @@ integration: setup
 	$(call STAGE,integration)
 	@$(TIMED) integration python -m pytest tests/integration -q -rs
 
-## molecule   every Molecule scenario on the lab image
+## molecule   every Molecule scenario on the lab image (SCENARIOS='default' for some of them)
+SCENARIOS ?=
 molecule: setup
-	$(call STAGE,molecule)
-	@$(TIMED) molecule bash scripts/molecule-all.sh
+	$(call STAGE,molecule $(SCENARIOS))
+	@$(TIMED) molecule bash scripts/molecule-all.sh $(SCENARIOS)
 
-## test       everything: lint, unit, sanity, units, integration beside molecule (two lanes; TEST_LANES=serial for one)
+## test       everything: lint, unit, sanity, units, integration beside each molecule scenario (lanes; TEST_LANES=serial)
 test: setup
 	@bash scripts/test.sh
 
