@@ -7,67 +7,19 @@ The chain under test is the one audit.yml runs: kubeadm_facts -> cis_node_facts 
 """
 import json
 import os
-import shutil
-import subprocess
-import sys
 
 import pytest
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-FIXTURES = os.path.join(ROOT, "tests", "unit", "fixtures")
-PLAYBOOK = """\
-- name: Report on a fake kubeadm tree
-  hosts: localhost
-  connection: local
-  gather_facts: false
-  tasks:
-    - name: Node facts from the temp tree
-      k8s_hardening.kubeadm.kubeadm_facts:
-        kubernetes_dir: "{{ tree }}/etc/kubernetes"
-        kubelet_dir: "{{ tree }}/var/lib/kubelet"
-        lab_state_dir: "{{ tree }}/no-lab"
-    - name: The report
-      ansible.builtin.include_role:
-        name: k8s_hardening.kubeadm.report
-"""
-
-
-def _tree(tmp):
-    k8s = os.path.join(tmp, "etc", "kubernetes")
-    os.makedirs(os.path.join(k8s, "manifests"))
-    os.makedirs(os.path.join(k8s, "pki", "etcd"))
-    for comp in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"):
-        with open(os.path.join(FIXTURES, "manifests", comp + ".yaml")) as handle:
-            text = handle.read().replace("/etc/kubernetes/pki", os.path.join(k8s, "pki"))
-        path = os.path.join(k8s, "manifests", comp + ".yaml")
-        with open(path, "w") as handle:
-            handle.write(text)
-        os.chmod(path, 0o600)
-    for name in ("admin.conf", "kubelet.conf", "scheduler.conf", "controller-manager.conf"):
-        with open(os.path.join(k8s, name), "w") as handle:
-            handle.write("apiVersion: v1\nkind: Config\n")
-        os.chmod(os.path.join(k8s, name), 0o600)
-    kubelet = os.path.join(tmp, "var", "lib", "kubelet")
-    os.makedirs(kubelet)
-    shutil.copy(os.path.join(FIXTURES, "kubelet", "config.yaml"), kubelet)
-    shutil.copy(os.path.join(FIXTURES, "kubelet", "kubeadm-flags.env"), kubelet)
+from kubeadm_tree import REPORT_PLAYBOOK, make_tree, run_playbook
 
 
 def _play(tmp, extra):
-    book = os.path.join(tmp, "play.yml")
-    with open(book, "w") as handle:
-        handle.write(PLAYBOOK)
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0",
-               ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
-    extra = dict({"tree": os.path.join(tmp, "tree"), "k8s_hardening_report_dir": os.path.join(tmp, "reports"),
-                  "ansible_python_interpreter": sys.executable}, **extra)
-    cmd = [os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", "localhost,", book, "-e", json.dumps(extra)]
-    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    return run_playbook(tmp, REPORT_PLAYBOOK, extra, timeout=120)
 
 
 @pytest.fixture
 def tmp(tmp_path):
-    _tree(str(tmp_path / "tree"))
+    make_tree(str(tmp_path / "tree"), "1.28.7")
     return str(tmp_path)
 
 

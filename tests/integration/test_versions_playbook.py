@@ -1,7 +1,7 @@
 """The version table in real ansible-playbook runs on localhost, against a temp tree laid out like a kubeadm
-control-plane node (kubeadm v1.33.3's or v1.28.7's reference manifests and kubelet files, real modes). The
-apiserver image tag in the tree is the node's version as kubeadm_node_info detects it, so a "1.35.0" node is
-kubeadm v1.33.3's tree with the tag changed.
+control-plane node (kubeadm v1.33.3's or v1.28.7's reference manifests and kubelet files, real modes; made by
+tests/integration/kubeadm_tree.py). The apiserver image tag in the tree is the node's version as kubeadm_facts
+detects it, so a "1.35.0" node is kubeadm v1.33.3's tree with the tag changed.
 
 1. The validate tasks harden.yml runs before any node is touched (control_plane, kubelet, encryption, etcd
    validate.yml) refuse each version-specific bad input, naming the variable, the version and the fix, and
@@ -12,99 +12,23 @@ Nothing here writes outside the temp tree (validate tasks are read-only; the rep
 """
 import json
 import os
-import shutil
-import subprocess
-import sys
 
 import pytest
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-FIXTURES = os.path.join(ROOT, "tests", "unit", "fixtures")
-SOURCES = {"1.28.7": (os.path.join(FIXTURES, "manifests"), os.path.join(FIXTURES, "kubelet")),
-           "1.33.3": (os.path.join(FIXTURES, "kubeadm-v1.33.3", "manifests"),
-                      os.path.join(FIXTURES, "kubeadm-v1.33.3", "kubelet"))}
-VALIDATE = """\
-- name: Validate on a fake kubeadm tree
-  hosts: localhost
-  connection: local
-  gather_facts: false
-  tasks:
-    - name: Node facts from the temp tree
-      k8s_hardening.kubeadm.kubeadm_node_info:
-        kubernetes_dir: "{{ tree }}/etc/kubernetes"
-        kubelet_dir: "{{ tree }}/var/lib/kubelet"
-        lab_state_dir: "{{ tree }}/no-lab"
-    - name: Validate
-      ansible.builtin.include_role:
-        name: "k8s_hardening.kubeadm.{{ item }}"
-        tasks_from: validate.yml
-      loop: "{{ roles_to_validate }}"
-"""
-AUDIT = """\
-- name: Report on a fake kubeadm tree
-  hosts: localhost
-  connection: local
-  gather_facts: false
-  tasks:
-    - name: Node facts from the temp tree
-      k8s_hardening.kubeadm.kubeadm_node_info:
-        kubernetes_dir: "{{ tree }}/etc/kubernetes"
-        kubelet_dir: "{{ tree }}/var/lib/kubelet"
-        lab_state_dir: "{{ tree }}/no-lab"
-    - name: The report
-      ansible.builtin.include_role:
-        name: k8s_hardening.kubeadm.report
-"""
-
-
-def _tree(tmp, source_version, version):
-    manifests, kubelet_src = SOURCES[source_version]
-    k8s = os.path.join(tmp, "etc", "kubernetes")
-    os.makedirs(os.path.join(k8s, "manifests"))
-    os.makedirs(os.path.join(k8s, "pki", "etcd"))
-    for comp in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"):
-        with open(os.path.join(manifests, comp + ".yaml")) as handle:
-            text = handle.read().replace("/etc/kubernetes/pki", os.path.join(k8s, "pki"))
-        text = text.replace(":v" + source_version, ":v" + version)
-        path = os.path.join(k8s, "manifests", comp + ".yaml")
-        with open(path, "w") as handle:
-            handle.write(text)
-        os.chmod(path, 0o600)
-    for name in ("admin.conf", "kubelet.conf", "scheduler.conf", "controller-manager.conf"):
-        with open(os.path.join(k8s, name), "w") as handle:
-            handle.write("apiVersion: v1\nkind: Config\n")
-        os.chmod(os.path.join(k8s, name), 0o600)
-    kubelet = os.path.join(tmp, "var", "lib", "kubelet")
-    os.makedirs(kubelet)
-    with open(os.path.join(kubelet_src, "config.yaml")) as handle:
-        text = handle.read().replace("/etc/kubernetes/pki", os.path.join(k8s, "pki"))
-    with open(os.path.join(kubelet, "config.yaml"), "w") as handle:
-        handle.write(text)
-    with open(os.path.join(k8s, "pki", "ca.crt"), "w") as handle:
-        handle.write("placeholder: the validate tasks only check that the kubelet's client CA exists\n")
-    shutil.copy(os.path.join(kubelet_src, "kubeadm-flags.env"), kubelet)
-    os.makedirs(os.path.join(tmp, "etc", "default"))
-    return tmp
+from kubeadm_tree import REPORT_PLAYBOOK as AUDIT, VALIDATE_PLAYBOOK as VALIDATE, make_tree as _tree, run_playbook
 
 
 def _run(tmp, book_text, extra):
-    book = os.path.join(tmp, "play.yml")
-    with open(book, "w") as handle:
-        handle.write(book_text)
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0",
-               ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
+    """The tree's own paths for what the validate tasks would otherwise read on this host."""
     tree = os.path.join(tmp, "tree")
-    extra = dict({"tree": tree, "ansible_python_interpreter": sys.executable,
-                  "k8s_hardening_report_dir": os.path.join(tmp, "reports"),
-                  "kubelet_extra_env_files": [{"path": os.path.join(tree, "etc", "default", "kubelet"),
-                                               "variable": "KUBELET_EXTRA_ARGS"}],
-                  "kubelet_config_overrides": {"authentication": {"x509": {
-                      "clientCAFile": os.path.join(tree, "etc", "kubernetes", "pki", "ca.crt")}}},
-                  "etcd_ca_controller_dir": os.path.join(tmp, "etcd-ca"),
-                  # the fake tree is a control-plane node holding the cluster CA (kubelet serving certificates)
-                  "kubelet_serving_ca_host": "localhost"}, **extra)
-    cmd = [os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", "localhost,", book, "-e", json.dumps(extra)]
-    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    return run_playbook(tmp, book_text, dict({
+        "kubelet_extra_env_files": [{"path": os.path.join(tree, "etc", "default", "kubelet"),
+                                     "variable": "KUBELET_EXTRA_ARGS"}],
+        "kubelet_config_overrides": {"authentication": {"x509": {
+            "clientCAFile": os.path.join(tree, "etc", "kubernetes", "pki", "ca.crt")}}},
+        "etcd_ca_controller_dir": os.path.join(tmp, "etcd-ca"),
+        # the fake tree is a control-plane node holding the cluster CA (kubelet serving certificates)
+        "kubelet_serving_ca_host": "localhost"}, **extra))
 
 
 def _validate(tmp_path, version, extra, roles=("control_plane", "kubelet", "encryption", "etcd"), source="1.33.3",
