@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 import realk8s
-from test_report_role import _tree
+from kubeadm_tree import make_tree as _tree
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 VERSION = "1.33.3"
