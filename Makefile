@@ -77,10 +77,10 @@ molecule: setup
 test: setup
 	@bash scripts/test.sh
 
-## test-versions the default scenario (lab checks, harden.yml, real control plane) at Kubernetes 1.28.7
+## test-versions the default and cluster_policies scenarios (lab checks, harden.yml, the real control plane and API) at Kubernetes 1.28.7
 test-versions: setup
 	$(call STAGE,test-versions 1.28.7)
-	@LAB_K8S_VERSION=1.28.7 $(TIMED) test-versions bash scripts/molecule-all.sh default
+	@LAB_K8S_VERSION=1.28.7 $(TIMED) test-versions bash scripts/molecule-all.sh default cluster_policies
 
 ## bench      no-op harden.yml against a baseline stat playbook, and how it scales
 bench: lab-up

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole suite, with the time of each stage, in lanes that run side by side once the set-up is done:
 #   host:         lint, unit, sanity, units, integration (pytest, ansible-test, real binaries on this host)
-#   lab-<name>:   one per Molecule scenario (molecule/<name>/), each on podman nodes and a network of its own
+#   lab-default:  the default Molecule scenario (molecule/default/), on podman nodes and a network of its own
+#   lab-scenarios: the other scenarios, one after another, each on nodes and a network of its own
 # The lanes share nothing but the set-up (the virtualenv, the collections, the binaries, the lab image),
 # which runs once, first. On a 2-core machine they do not slow each other down much: a lab spends most of
 # its time waiting for real API servers to restart. Each line is prefixed with its lane; each lane's full
@@ -16,12 +17,21 @@ make --no-print-directory setup
 # the stages below must not run the set-up again, least of all several at once
 export K8S_HARDENING_SETUP_DONE=1
 
-# name, then its stages (make arguments, one string per stage)
+# name, then its stages (make arguments, one string per stage). The default scenario (three nodes, the
+# whole collection) is the long one and has a lane of its own; the other scenarios run one after another
+# in a second lab lane, so that no more than two labs run at once.
 lanes=("host|lint|unit|sanity|units|integration")
+others=""
 for dir in molecule/*/; do
   scenario=$(basename "$dir")
-  [ -f "molecule/$scenario/molecule.yml" ] && lanes+=("lab-$scenario|molecule SCENARIOS=$scenario")
+  [ -f "molecule/$scenario/molecule.yml" ] || continue
+  if [ "$scenario" = default ]; then
+    lanes+=("lab-default|molecule SCENARIOS=default")
+  else
+    others+="|molecule SCENARIOS=$scenario"
+  fi
 done
+[ -z "$others" ] || lanes+=("lab-scenarios$others")
 
 if [ "${TEST_LANES:-parallel}" = serial ]; then
   for spec in "${lanes[@]}"; do
