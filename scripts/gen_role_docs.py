@@ -72,7 +72,9 @@ def render():
                  "`playbooks/harden.yml` also reads `k8s_hardening_noop_fast_path` and `k8s_hardening_noop_max_age`",
                  "— see [noop.md](noop.md). `k8s_hardening_allow_untested_version` (default false) lets a run proceed",
                  "on a Kubernetes version outside the version table, and `playbooks/audit.yml` reads",
-                 "`k8s_hardening_target_version` (report what would break at that version) — see [versions.md](versions.md).",
+                 "`k8s_hardening_target_version` (report what would break at that version) — see [versions.md](versions.md)",
+                 "— and `k8s_hardening_report_cluster` (default true: CIS section 5 through the API, read-only; false",
+                 "for a report of the nodes alone) — see [report.md](report.md).",
                  ""]
     for role, specs in roles():
         table = role_table(role, specs)
