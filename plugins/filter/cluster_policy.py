@@ -83,9 +83,13 @@ def k8s_cluster_findings(inv, options=None):
     cni = None
     if opts.get("namespaces_report", True):
         cni = cp.detect_cni(inv.get("kube_system_daemonsets"), inv.get("kube_system_pods"))
+        levels = opts.get("psa_levels") or {}
+        overrides = opts.get("psa_namespace_levels") or {}
+        enforce = dict((ns, (overrides.get(ns) or {}).get("enforce") or levels.get("enforce"))
+                       for ns in opts.get("psa_managed") or [])
         findings += cp.namespace_findings([n for n in namespaces if cp.name_of(n) in report_ns],
                                           opts.get("selected") or [], inv.get("network_policies"),
-                                          opts.get("psa_managed"), opts.get("netpol_managed"), cni)
+                                          opts.get("psa_managed"), opts.get("netpol_managed"), cni, enforce)
         gathered += ["policy_control", "network_policy", "cni"]
     if opts.get("rbac", True):
         findings += rbac.analyse(inv.get("cluster_roles"), inv.get("roles"), inv.get("cluster_role_bindings"),

@@ -659,8 +659,11 @@ def workload_findings(objects, configmaps=None, default_namespace_objects=None, 
 
 
 def namespace_findings(namespaces, selected, network_policies_=None, psa_managed=None, netpol_managed=None,
-                       cni=None):
-    """CIS 5.2.1 (no enforce label), 5.3.2 (no NetworkPolicy selecting all pods) per namespace, and 5.3.1."""
+                       cni=None, psa_enforce=None):
+    """CIS 5.2.1 (no enforce label), 5.3.2 (no NetworkPolicy selecting all pods) per namespace, and 5.3.1.
+
+    psa_enforce: {namespace: level} the role enforces there (the psa_managed namespaces): an enforce label looser
+    than that level is drift too (someone relabeled the namespace), named as such."""
     out = []
     pols = {}
     for pol in network_policies_ or []:
@@ -668,10 +671,18 @@ def namespace_findings(namespaces, selected, network_policies_=None, psa_managed
             pols.setdefault(_ns(pol), []).append(_name(pol))
     for ns in sorted(_name(n) for n in namespaces or []):
         labels = _meta(next(n for n in namespaces if _name(n) == ns)).get("labels") or {}
-        if not labels.get(PSA_PREFIX + "enforce"):
+        enforce = labels.get(PSA_PREFIX + "enforce")
+        wanted = (psa_enforce or {}).get(ns) if ns in (psa_managed or []) else None
+        if not enforce:
             f = finding("policy_control", "Namespace %s" % ns, "no pod-security.kubernetes.io/enforce label",
                         why("policy_control"), namespace=ns, counts=ns in (selected or []))
             f["enforced"] = ns in (psa_managed or [])
+            out.append(f)
+        elif wanted and level_rank(enforce) < level_rank(wanted):
+            f = finding("policy_control", "Namespace %s" % ns,
+                        "pod-security.kubernetes.io/enforce=%s is looser than %s, the level the role enforces here"
+                        % (enforce, wanted), why("policy_control"), namespace=ns, counts=True)
+            f["enforced"] = True
             out.append(f)
         if not pols.get(ns):
             f = finding("network_policy", "Namespace %s" % ns, "no NetworkPolicy selecting all pods",

@@ -51,3 +51,20 @@ def test_findings_from_k8s_info_results():
     assert [f for f in out["findings"] if f["object"] == "ServiceAccount team/default"][0]["enforced"] is True
     assert "system_masters" not in out["gathered"] and "cluster_admin" in out["gathered"]
     assert out["namespaces"] == ["default", "kube-system", "team"]
+
+
+def test_cluster_findings_take_the_enforced_level_per_namespace():
+    spaces = [{"kind": "Namespace", "metadata": {"name": n, "labels": {"pod-security.kubernetes.io/enforce": lvl}}}
+              for n, lvl in (("a", "privileged"), ("b", "privileged"), ("c", "baseline"))]
+    results = [{"item": {"key": "namespaces"}, "resources": spaces}]
+    out = flt.k8s_cluster_findings({"k8s_info_results": results, "pods": []},
+                                   {"selected": ["a", "b", "c"], "psa_managed": ["a", "b", "c"],
+                                    "psa_levels": {"enforce": "baseline"},
+                                    # the operator named privileged for b, restricted for c
+                                    "psa_namespace_levels": {"b": {"enforce": "privileged"},
+                                                             "c": {"enforce": "restricted"}},
+                                    "rbac": False, "hygiene": False, "masters": False})
+    drift = sorted((f["namespace"], f["detail"].split(" is ")[1]) for f in out["findings"]
+                   if f["check"] == "policy_control")
+    assert drift == [("a", "looser than baseline, the level the role enforces here"),
+                     ("c", "looser than restricted, the level the role enforces here")]

@@ -287,3 +287,21 @@ def test_namespace_findings():
     assert got[("network_policy", "bare")]["enforced"] is False
     assert got[("policy_control", "kube-system")]["counts"] is False
     assert "flannel does not enforce NetworkPolicy" in [f for f in out if f["check"] == "cni"][0]["detail"]
+
+
+def test_namespace_findings_name_a_loosened_enforce_label_as_drift():
+    spaces = [ns("loose", {P + "enforce": "privileged"}), ns("team", {P + "enforce": "baseline"}),
+              ns("strict", {P + "enforce": "restricted"}), ns("bogus", {P + "enforce": "lenient"}),
+              ns("theirs", {P + "enforce": "privileged"})]
+    managed = ["loose", "team", "strict", "bogus"]
+    out = cp.namespace_findings(spaces, managed + ["theirs"], [], psa_managed=managed,
+                                psa_enforce=dict((n, "baseline") for n in managed))
+    got = dict((f["namespace"], f) for f in out if f["check"] == "policy_control")
+    assert sorted(got) == ["bogus", "loose"]
+    assert got["loose"]["enforced"] is True and got["loose"]["counts"] is True
+    assert got["loose"]["detail"] == ("pod-security.kubernetes.io/enforce=privileged is looser than baseline, "
+                                      "the level the role enforces here")
+    assert "enforce=lenient" in got["bogus"]["detail"]
+    # without the enforced levels (older callers) only a missing label is a finding
+    assert not [f for f in cp.namespace_findings(spaces, managed, [], psa_managed=managed)
+                if f["check"] == "policy_control"]
