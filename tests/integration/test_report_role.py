@@ -10,7 +10,27 @@ import os
 
 import pytest
 
-from kubeadm_tree import REPORT_PLAYBOOK, make_tree, run_playbook
+from kubeadm_tree import REPORT_PLAYBOOK, ROOT, make_tree, run_playbook
+
+# audit.yml itself, on localhost as the control-plane node whose facts come from the temp tree
+AUDIT_PLAYBOOK = """\
+- name: The temp tree as a control-plane node
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: Node facts from the temp tree
+      k8s_hardening.kubeadm.kubeadm_facts:
+        kubernetes_dir: "{{{{ tree }}}}/etc/kubernetes"
+        kubelet_dir: "{{{{ tree }}}}/var/lib/kubelet"
+        lab_state_dir: "{{{{ tree }}}}/no-lab"
+    - name: In the group control_plane
+      ansible.builtin.group_by:
+        key: control_plane
+
+- name: The read-only report as operators run it
+  ansible.builtin.import_playbook: {audit}
+""".format(audit=os.path.join(ROOT, "playbooks", "audit.yml"))
 
 
 def _play(tmp, extra):
@@ -50,3 +70,25 @@ def test_waivers_and_bad_waiver(tmp):
     proc = _play(tmp, {"k8s_hardening_waivers": {"1.2.99": "typo"}})
     assert proc.returncode == 2
     assert "k8s_hardening_waivers: unknown CIS control id" in proc.stdout and "1.2.99" in proc.stdout
+
+
+def test_audit_without_the_api_names_the_way_to_a_node_only_report(tmp):
+    """audit.yml reads CIS section 5 through the API: where it cannot (here no kubeconfig), it stops before any
+    report, naming the problem and k8s_hardening_report_cluster; with that false it reports the nodes alone."""
+    missing = os.path.join(tmp, "no-such", "admin.conf")
+    proc = run_playbook(tmp, AUDIT_PLAYBOOK, {"k8s_api_host": "localhost", "k8s_api_kubeconfig": missing,
+                                              "ansible_connection": "local"},
+                        timeout=180)
+    out = " ".join(proc.stdout.split())
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    assert "through the API and could not: k8s_api: the Kubernetes API cannot be used from localhost" in out, out[-3000:]
+    assert missing in out and "set k8s_hardening_report_cluster: false for a report of the nodes alone" in out
+    assert not os.path.exists(os.path.join(tmp, "reports"))
+
+    proc = run_playbook(tmp, AUDIT_PLAYBOOK, {"k8s_api_host": "localhost", "k8s_api_kubeconfig": missing,
+                                              "ansible_connection": "local", "k8s_hardening_report_cluster": False},
+                        timeout=180)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    with open(os.path.join(tmp, "reports", "report.json")) as handle:
+        report = json.load(handle)
+    assert sorted(report["nodes"]) == ["localhost"] and not report.get("cluster_findings")
