@@ -41,6 +41,16 @@ VALIDATE_PLAYBOOK = "- name: Validate on a fake kubeadm tree\n" + _FACTS + """\
       loop: "{{ roles_to_validate }}"
 """
 
+# playbooks/audit.yml itself, with localhost as the control-plane node whose facts come from the tree
+AUDIT_PLAYBOOK = "- name: The temp tree as a control-plane node\n" + _FACTS + """\
+    - name: In the group control_plane
+      ansible.builtin.group_by:
+        key: control_plane
+
+- name: The read-only report as operators run it
+  ansible.builtin.import_playbook: %s
+""" % os.path.join(ROOT, "playbooks", "audit.yml")
+
 
 def make_tree(tmp, source_version="1.28.7", version=None):
     """kubeadm's files of source_version under tmp, the image tags saying version (default: the same)."""

@@ -10,27 +10,7 @@ import os
 
 import pytest
 
-from kubeadm_tree import REPORT_PLAYBOOK, ROOT, make_tree, run_playbook
-
-# audit.yml itself, on localhost as the control-plane node whose facts come from the temp tree
-AUDIT_PLAYBOOK = """\
-- name: The temp tree as a control-plane node
-  hosts: localhost
-  connection: local
-  gather_facts: false
-  tasks:
-    - name: Node facts from the temp tree
-      k8s_hardening.kubeadm.kubeadm_facts:
-        kubernetes_dir: "{{{{ tree }}}}/etc/kubernetes"
-        kubelet_dir: "{{{{ tree }}}}/var/lib/kubelet"
-        lab_state_dir: "{{{{ tree }}}}/no-lab"
-    - name: In the group control_plane
-      ansible.builtin.group_by:
-        key: control_plane
-
-- name: The read-only report as operators run it
-  ansible.builtin.import_playbook: {audit}
-""".format(audit=os.path.join(ROOT, "playbooks", "audit.yml"))
+from kubeadm_tree import AUDIT_PLAYBOOK, REPORT_PLAYBOOK, make_tree, run_playbook
 
 
 def _play(tmp, extra):
